@@ -1,0 +1,448 @@
+"""Variance-scaling initializers: He/Kaiming, Xavier/Glorot, LeCun, and the seed contract.
+
+Almost every classic initializer draws from a zero-mean distribution with variance
+``scale / fan``, where ``fan`` is ``fan_in``, ``fan_out`` or their average. ``variance_scaling``
+does that once, well; the named initializers are one line each on top of it.
+
+Layouts: ``layout="jax"`` (default) is ``(*kernel, in, out)`` — a dense weight is
+``(fan_in, fan_out)`` for ``y = x @ W``; ``layout="torch"`` is ``(out, in, *kernel)``.
+
+Randomness: pass ``seed`` (int or ``SeedSequence``) *or* ``rng`` (a ``numpy.random.Generator``,
+used and advanced in place). With neither, fresh OS entropy is used. There is no global state.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Protocol
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from ._checks import (
+    check_choice,
+    check_dtype,
+    check_nonnegative,
+    check_positive_int,
+    check_shape,
+    check_size_fits,
+)
+from ._random import SeedLike, resolve_rng
+from .fans import LAYOUTS, Layout, fans_of
+from .gains import calculate_gain
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "MODES",
+    "TRUNCATED_NORMAL_STD",
+    "Distribution",
+    "Initializer",
+    "Mode",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_init",
+    "he_normal",
+    "he_truncated_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_truncated_normal",
+    "lecun_uniform",
+    "variance_scaling",
+    "xavier_normal",
+    "xavier_truncated_normal",
+    "xavier_uniform",
+]
+
+Mode = Literal["fan_in", "fan_out", "fan_avg"]
+Distribution = Literal["normal", "truncated_normal", "uniform"]
+MODES: tuple[Mode, ...] = ("fan_in", "fan_out", "fan_avg")
+DISTRIBUTIONS: tuple[Distribution, ...] = ("normal", "truncated_normal", "uniform")
+
+_TRUNCATION = 2.0
+
+
+def _truncated_std(bound: float) -> float:
+    """Std of a standard normal truncated to [-bound, bound]: sqrt(1 - 2 b pdf(b) / Z)."""
+    pdf = math.exp(-0.5 * bound * bound) / math.sqrt(2.0 * math.pi)
+    mass = math.erf(bound / math.sqrt(2.0))
+    return math.sqrt(1.0 - 2.0 * bound * pdf / mass)
+
+
+TRUNCATED_NORMAL_STD = _truncated_std(_TRUNCATION)
+"""Std of N(0, 1) truncated to [-2, 2] (about 0.8796); truncated draws are divided by it."""
+
+
+class Initializer(Protocol):
+    """What every NumPy initializer of this package looks like."""
+
+    def __call__(
+        self,
+        shape: int | tuple[int, ...],
+        *,
+        layout: Layout = ...,
+        seed: SeedLike = ...,
+        rng: np.random.Generator | None = ...,
+        dtype: DTypeLike = ...,
+    ) -> NDArray[np.floating]: ...
+
+
+def variance_scaling(
+    shape: int | tuple[int, ...],
+    scale: float = 1.0,
+    mode: Mode = "fan_in",
+    distribution: Distribution = "normal",
+    *,
+    layout: Layout = "jax",
+    fans: tuple[int, int] | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
+    """Draw an array of ``shape`` whose elements have mean 0 and variance ``scale / fan``.
+
+    ``fan`` is ``fan_in``, ``fan_out`` or ``(fan_in + fan_out) / 2`` per ``mode``, taken from
+    ``shape`` in ``layout`` (``"jax"``: ``(*kernel, in, out)``; ``"torch"``: ``(out, in, *kernel)``)
+    or given as ``fans=(fan_in, fan_out)`` (then ``shape`` may have any rank, e.g. a bias).
+    With ``std = sqrt(scale / fan)``:
+
+    - ``"normal"``: ``N(0, std**2)``;
+    - ``"truncated_normal"``: ``N(0, s**2)`` truncated to ``[-2 s, 2 s]`` with
+      ``s = std / 0.8796...`` so the *truncated* values have std ``std`` exactly;
+    - ``"uniform"``: ``U(-limit, limit)`` with ``limit = sqrt(3) * std``.
+
+    Example:
+        >>> w = variance_scaling((512, 256), scale=2.0, mode="fan_in", seed=0)
+        >>> round(float(w.std()), 2)  # sqrt(2 / 512) = 0.0625
+        0.06
+
+    Raises:
+        ValueError / TypeError: bad shape (needs rank >= 2 unless ``fans`` is given), negative
+            or non-finite ``scale``, unknown ``mode``/``distribution``/``layout``, non-float
+            ``dtype``, both ``seed`` and ``rng``, or a shape too large for memory.
+    """
+    std = _std_for(shape, scale, mode, layout, fans)
+    distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
+    dims, out_dtype, gen = _prepare(shape, dtype, seed, rng, min_rank=0 if fans else 2)
+    return _draw(gen, dims, distribution, std, out_dtype)
+
+
+def _std_for(
+    shape: object, scale: object, mode: object, layout: object, fans: tuple[int, int] | None
+) -> float:
+    scale = check_nonnegative("scale", scale)
+    mode = check_choice("mode", mode, MODES)
+    layout = check_choice("layout", layout, LAYOUTS)
+    if fans is None:
+        fan_in, fan_out = fans_of(check_shape(shape, min_rank=2), layout)
+    else:
+        fan_in, fan_out = check_shape(fans, name="fans", min_rank=2)[:2]
+        if len(fans) != 2:
+            raise ValueError(f"fans must be a pair (fan_in, fan_out), got {fans!r}")
+    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+    return math.sqrt(scale / fan)
+
+
+def _prepare(
+    shape: object, dtype: object, seed: object, rng: object, min_rank: int
+) -> tuple[tuple[int, ...], np.dtype[np.floating], np.random.Generator]:
+    dims = check_shape(shape, min_rank=min_rank)
+    out_dtype = check_dtype(dtype)
+    check_size_fits(dims, out_dtype)
+    return dims, out_dtype, resolve_rng(seed, rng)
+
+
+def _draw(
+    gen: np.random.Generator,
+    shape: tuple[int, ...],
+    distribution: Distribution,
+    std: float,
+    dtype: np.dtype[np.floating],
+) -> NDArray[np.floating]:
+    work = np.float64 if dtype == np.float64 else np.float32
+    if distribution == "uniform":
+        limit = math.sqrt(3.0) * std
+        values = gen.random(shape, dtype=work)
+        values *= 2.0 * limit
+        values -= limit
+    elif distribution == "normal":
+        values = gen.standard_normal(shape, dtype=work)
+        values *= std
+    else:
+        values = _truncated_standard_normal(gen, shape, work)
+        values *= std / TRUNCATED_NORMAL_STD
+    return values.astype(dtype, copy=False)
+
+
+def _truncated_standard_normal(
+    gen: np.random.Generator, shape: tuple[int, ...], work: type[np.floating]
+) -> NDArray[np.floating]:
+    """N(0, 1) restricted to [-2, 2] by redrawing the (about 4.6%) values outside."""
+    values = gen.standard_normal(shape, dtype=work)
+    outside = np.abs(values) > _TRUNCATION
+    while (count := int(outside.sum())) > 0:
+        values[outside] = gen.standard_normal(count, dtype=work)
+        outside = np.abs(values) > _TRUNCATION
+    return values
+
+
+def _gain_for(a: float, nonlinearity: str | None) -> float:
+    a = check_nonnegative("a", a) if a != 0 else 0.0
+    if nonlinearity is None:
+        return calculate_gain("leaky_relu", a) if a else calculate_gain("relu")
+    if nonlinearity in ("leaky_relu", "prelu"):
+        return calculate_gain(nonlinearity, a)
+    if a:
+        raise ValueError(
+            f"a (negative slope) is only used with nonlinearity 'leaky_relu' or 'prelu', got "
+            f"a={a} with nonlinearity={nonlinearity!r}"
+        )
+    return calculate_gain(nonlinearity)
+
+
+def _he(
+    distribution: Distribution,
+) -> _HeInitializer:
+    def initializer(
+        shape: int | tuple[int, ...],
+        *,
+        a: float = 0.0,
+        nonlinearity: str | None = None,
+        mode: Literal["fan_in", "fan_out"] = "fan_in",
+        layout: Layout = "jax",
+        seed: SeedLike = None,
+        rng: np.random.Generator | None = None,
+        dtype: DTypeLike = np.float64,
+    ) -> NDArray[np.floating]:
+        mode = check_choice("mode", mode, ("fan_in", "fan_out"))
+        gain = _gain_for(a, nonlinearity)
+        return variance_scaling(
+            shape, gain**2, mode, distribution, layout=layout, seed=seed, rng=rng, dtype=dtype
+        )
+
+    return initializer
+
+
+class _HeInitializer(Protocol):
+    def __call__(
+        self,
+        shape: int | tuple[int, ...],
+        *,
+        a: float = ...,
+        nonlinearity: str | None = ...,
+        mode: Literal["fan_in", "fan_out"] = ...,
+        layout: Layout = ...,
+        seed: SeedLike = ...,
+        rng: np.random.Generator | None = ...,
+        dtype: DTypeLike = ...,
+    ) -> NDArray[np.floating]: ...
+
+
+class _GainInitializer(Protocol):
+    def __call__(
+        self,
+        shape: int | tuple[int, ...],
+        *,
+        gain: float = ...,
+        layout: Layout = ...,
+        seed: SeedLike = ...,
+        rng: np.random.Generator | None = ...,
+        dtype: DTypeLike = ...,
+    ) -> NDArray[np.floating]: ...
+
+
+def _scaled(mode: Mode, distribution: Distribution, base_scale: float) -> _GainInitializer:
+    def initializer(
+        shape: int | tuple[int, ...],
+        *,
+        gain: float = 1.0,
+        layout: Layout = "jax",
+        seed: SeedLike = None,
+        rng: np.random.Generator | None = None,
+        dtype: DTypeLike = np.float64,
+    ) -> NDArray[np.floating]:
+        gain = check_nonnegative("gain", gain)
+        return variance_scaling(
+            shape,
+            base_scale * gain**2,
+            mode,
+            distribution,
+            layout=layout,
+            seed=seed,
+            rng=rng,
+            dtype=dtype,
+        )
+
+    return initializer
+
+
+def _named(fn: _HeInitializer | _GainInitializer, name: str, doc: str) -> None:
+    fn.__name__ = fn.__qualname__ = name  # type: ignore[union-attr]
+    fn.__doc__ = doc
+    fn.__module__ = __name__
+
+
+he_normal = _he("normal")
+_named(
+    he_normal,
+    "he_normal",
+    """He/Kaiming normal: ``N(0, std**2)``, ``std = gain / sqrt(fan)``.
+
+    ``gain = calculate_gain(nonlinearity, a)``; by default ``sqrt(2)`` (ReLU), or
+    ``sqrt(2 / (1 + a**2))`` when a leaky slope ``a`` is given — the semantics of
+    ``torch.nn.init.kaiming_normal_``. ``fan`` is ``fan_in`` (default; preserves forward
+    variance) or ``fan_out`` (preserves backward variance). This is the *untruncated* normal of
+    He et al. (2015); for the truncated variant use ``he_truncated_normal``.
+
+    Example:
+        >>> w = he_normal((1024, 256), seed=0)          # jax layout: (fan_in, fan_out)
+        >>> round(float(w.std() * 32), 1)               # std = sqrt(2/1024) = 1/22.6
+        1.4
+    """,
+)
+
+he_uniform = _he("uniform")
+_named(
+    he_uniform,
+    "he_uniform",
+    """He/Kaiming uniform: ``U(-b, b)``, ``b = gain * sqrt(3 / fan)``.
+
+    Same arguments and gain rule as ``he_normal`` (``torch.nn.init.kaiming_uniform_``
+    semantics); the variance is ``gain**2 / fan``.
+
+    Example:
+        >>> w = he_uniform((6, 4), seed=1)
+        >>> bool(abs(w).max() <= (2 * 3 / 6) ** 0.5)
+        True
+    """,
+)
+
+he_truncated_normal = _he("truncated_normal")
+_named(
+    he_truncated_normal,
+    "he_truncated_normal",
+    """He normal truncated at ±2 sigma and rescaled.
+
+    The result has std exactly ``gain / sqrt(fan)`` (what JAX's and Keras's ``he_normal``
+    draw). Arguments as ``he_normal``.
+
+    Example:
+        >>> w = he_truncated_normal((256, 64), seed=0)
+        >>> bool(abs(w).max() <= 2 * (2 / 256) ** 0.5 / 0.8796)
+        True
+    """,
+)
+
+xavier_normal = _scaled("fan_avg", "normal", 1.0)
+_named(
+    xavier_normal,
+    "xavier_normal",
+    """Xavier/Glorot normal: ``std = gain * sqrt(2 / (fan_in + fan_out))``.
+
+    Matches ``torch.nn.init.xavier_normal_``. ``gain`` scales the std (e.g.
+    ``calculate_gain("tanh")``).
+
+    Example:
+        >>> w = xavier_normal((300, 100), seed=0)
+        >>> round(float(w.std()), 3)                     # sqrt(2/400)
+        0.071
+    """,
+)
+
+xavier_uniform = _scaled("fan_avg", "uniform", 1.0)
+_named(
+    xavier_uniform,
+    "xavier_uniform",
+    """Xavier/Glorot uniform: ``U(-b, b)``,
+    ``b = gain * sqrt(6 / (fan_in + fan_out))``.
+
+    Matches ``torch.nn.init.xavier_uniform_``.
+
+    Example:
+        >>> w = xavier_uniform((300, 100), seed=0)
+        >>> bool(abs(w).max() <= (6 / 400) ** 0.5)
+        True
+    """,
+)
+
+xavier_truncated_normal = _scaled("fan_avg", "truncated_normal", 1.0)
+_named(
+    xavier_truncated_normal,
+    "xavier_truncated_normal",
+    """Xavier normal truncated at ±2 sigma,
+    rescaled to std ``gain * sqrt(2 / (fan_in + fan_out))``.
+
+    Example:
+        >>> w = xavier_truncated_normal((300, 100), seed=0)
+        >>> w.shape
+        (300, 100)
+    """,
+)
+
+lecun_normal = _scaled("fan_in", "normal", 1.0)
+_named(
+    lecun_normal,
+    "lecun_normal",
+    """LeCun normal: ``std = gain / sqrt(fan_in)`` (untruncated).
+
+    The right scale for SELU networks (Klambauer et al., 2017).
+
+    Example:
+        >>> w = lecun_normal((400, 100), seed=0)
+        >>> round(float(w.std()), 2)                     # 1/20
+        0.05
+    """,
+)
+
+lecun_uniform = _scaled("fan_in", "uniform", 1.0)
+_named(
+    lecun_uniform,
+    "lecun_uniform",
+    """LeCun uniform: ``U(-b, b)``, ``b = gain * sqrt(3 / fan_in)``.
+
+    Example:
+        >>> w = lecun_uniform((300, 100), seed=0)
+        >>> bool(abs(w).max() <= 0.1)
+        True
+    """,
+)
+
+lecun_truncated_normal = _scaled("fan_in", "truncated_normal", 1.0)
+_named(
+    lecun_truncated_normal,
+    "lecun_truncated_normal",
+    """LeCun normal truncated at ±2 sigma,
+    rescaled to std ``gain / sqrt(fan_in)``.
+
+    Example:
+        >>> w = lecun_truncated_normal((400, 100), seed=0)
+        >>> w.shape
+        (400, 100)
+    """,
+)
+
+kaiming_normal = he_normal
+kaiming_uniform = he_uniform
+glorot_normal = xavier_normal
+glorot_uniform = xavier_uniform
+
+
+def he_init(fan_in: int, fan_out: int, seed: int = 42) -> NDArray[np.float64]:
+    """The seed contract: He normal weights of shape ``(fan_in, fan_out)``, float64, exactly
+
+    ``np.random.default_rng(seed).standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)``.
+
+    These exact numbers are part of the public contract and never change between versions.
+
+    Example:
+        >>> w = he_init(512, 256, seed=42)
+        >>> w.shape, w.dtype
+        ((512, 256), dtype('float64'))
+    """
+    fan_in = check_positive_int("fan_in", fan_in)
+    fan_out = check_positive_int("fan_out", fan_out)
+    check_size_fits((fan_in, fan_out), np.dtype(np.float64))
+    gen = resolve_rng(seed)
+    weights: NDArray[np.float64] = gen.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)
+    return weights

@@ -1,0 +1,280 @@
+"""Initializers that are not variance scaling: orthogonal, delta-orthogonal, identity/Dirac,
+constant, and sparse.
+
+Layouts as everywhere: ``"jax"`` is ``(*kernel, in, out)``, ``"torch"`` is ``(out, in, *kernel)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from ._checks import (
+    check_choice,
+    check_dtype,
+    check_fraction,
+    check_nonnegative,
+    check_positive_int,
+    check_real,
+    check_shape,
+    check_size_fits,
+)
+from ._random import SeedLike, resolve_rng
+from .fans import LAYOUTS, Layout
+
+__all__ = [
+    "constant",
+    "delta_orthogonal",
+    "dirac",
+    "identity",
+    "ones",
+    "orthogonal",
+    "sparse",
+    "zeros",
+]
+
+Array = NDArray[np.floating]
+
+
+def _setup(
+    shape: object, dtype: object, layout: object, min_rank: int
+) -> tuple[tuple[int, ...], np.dtype[np.floating], Layout]:
+    dims = check_shape(shape, min_rank=min_rank)
+    out_dtype = check_dtype(dtype)
+    check_size_fits(dims, out_dtype)
+    return dims, out_dtype, check_choice("layout", layout, LAYOUTS)
+
+
+def _orthogonal_matrix(gen: np.random.Generator, rows: int, cols: int) -> NDArray[np.float64]:
+    """A ``rows x cols`` matrix with orthonormal rows (rows <= cols) or columns (rows >= cols).
+
+    QR of a Gaussian matrix, with the signs of R's diagonal folded into Q so that Q is
+    Haar-distributed (Mezzadri, 2007).
+    """
+    flip = rows < cols
+    gaussian = gen.standard_normal((cols, rows) if flip else (rows, cols))
+    q, r = np.linalg.qr(gaussian)
+    q *= np.where(np.diag(r) < 0, -1.0, 1.0)
+    return q.T if flip else q
+
+
+def orthogonal(
+    shape: int | tuple[int, ...],
+    gain: float = 1.0,
+    *,
+    layout: Layout = "jax",
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    dtype: DTypeLike = np.float64,
+) -> Array:
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2014), reshaped to ``shape``.
+
+    The tensor is viewed as a matrix ``M`` with one row per *input* position and one column per
+    output unit: ``jax`` layout ``(prod(shape[:-1]), shape[-1])``, ``torch`` layout
+    ``(shape[0], prod(shape[1:]))`` with rows = output units, as ``torch.nn.init.orthogonal_``
+    flattens. Then ``M @ M.T == gain**2 I`` when ``M`` has fewer rows than columns and
+    ``M.T @ M == gain**2 I`` otherwise.
+
+    Example:
+        >>> w = orthogonal((64, 32), seed=0)
+        >>> bool(np.allclose(w.T @ w, np.eye(32)))
+        True
+    """
+    dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=2)
+    gain = check_nonnegative("gain", gain)
+    gen = resolve_rng(seed, rng)
+    if layout == "jax":
+        rows, cols = math.prod(dims[:-1]), dims[-1]
+    else:
+        rows, cols = dims[0], math.prod(dims[1:])
+    matrix = _orthogonal_matrix(gen, rows, cols) * gain
+    return matrix.reshape(dims).astype(out_dtype, copy=False)
+
+
+def _center(kernel: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(k // 2 for k in kernel)
+
+
+def _conv_axes(dims: tuple[int, ...], layout: Layout) -> tuple[tuple[int, ...], int, int]:
+    """``(kernel, in_channels, out_channels)`` of a conv kernel shape."""
+    if layout == "jax":
+        return dims[:-2], dims[-2], dims[-1]
+    return dims[2:], dims[1], dims[0]
+
+
+def delta_orthogonal(
+    shape: tuple[int, ...],
+    gain: float = 1.0,
+    *,
+    layout: Layout = "jax",
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    dtype: DTypeLike = np.float64,
+) -> Array:
+    """Delta-orthogonal conv kernel (Xiao et al., 2018): zero everywhere but the spatial centre,
+    which holds an orthogonal ``in x out`` matrix times ``gain``.
+
+    ``shape`` is a conv kernel of rank 3 to 5 (1-D to 3-D convolution): ``(*kernel, in, out)``
+    in the jax layout, ``(out, in, *kernel)`` in the torch layout, with ``in <= out`` so that the
+    centre matrix has orthonormal rows (``in`` of them) and the convolution is norm-preserving.
+
+    Example:
+        >>> w = delta_orthogonal((3, 3, 16, 32), seed=0)
+        >>> bool(np.allclose(w[1, 1] @ w[1, 1].T, np.eye(16))), float(abs(w[0, 0]).max())
+        (True, 0.0)
+    """
+    dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=3)
+    if len(dims) > 5:
+        raise ValueError(f"shape must have 3 to 5 dims (a 1-D to 3-D conv kernel), got {dims}")
+    gain = check_nonnegative("gain", gain)
+    kernel, n_in, n_out = _conv_axes(dims, layout)
+    if n_in > n_out:
+        raise ValueError(
+            f"delta_orthogonal needs in_channels <= out_channels, got in={n_in}, out={n_out} "
+            f"for shape {dims} in the {layout} layout"
+        )
+    centre = _orthogonal_matrix(resolve_rng(seed, rng), n_in, n_out) * gain
+    out = np.zeros(dims, dtype=out_dtype)
+    if layout == "jax":
+        out[_center(kernel)] = centre
+    else:
+        torch_index: tuple[int | slice, ...] = (slice(None), slice(None), *_center(kernel))
+        out[torch_index] = centre.T
+    return out
+
+
+def identity(
+    shape: int | tuple[int, ...],
+    gain: float = 1.0,
+    *,
+    dtype: DTypeLike = np.float64,
+) -> Array:
+    """``gain`` times the identity matrix of a 2-D ``shape`` (rectangular: ones on the diagonal).
+
+    The layout does not matter: ``eye(n, m)`` and its transpose have the same diagonal.
+
+    Example:
+        >>> identity((3, 3), gain=2.0)[1]
+        array([0., 2., 0.])
+    """
+    dims, out_dtype, _ = _setup(shape, dtype, "jax", min_rank=2)
+    if len(dims) != 2:
+        raise ValueError(f"identity needs a 2-D shape, got {dims}; for conv kernels use dirac")
+    gain = check_real("gain", gain)
+    eye: Array = np.eye(*dims, dtype=out_dtype) * out_dtype.type(gain)
+    return eye
+
+
+def dirac(
+    shape: tuple[int, ...],
+    groups: int = 1,
+    gain: float = 1.0,
+    *,
+    layout: Layout = "jax",
+    dtype: DTypeLike = np.float64,
+) -> Array:
+    """Dirac delta conv kernel: the convolution passes channels through, times ``gain``.
+
+    For each of ``groups`` groups and each ``d < min(out_per_group, in)``, the centre tap that
+    connects input channel ``d`` to output channel ``g * out_per_group + d`` is ``gain``
+    (``torch.nn.init.dirac_`` semantics). ``shape`` has rank 3 to 5.
+
+    Example:
+        >>> w = dirac((4, 4, 3), layout="torch")
+        >>> w[:, :, 1]
+        array([[1., 0., 0., 0.],
+               [0., 1., 0., 0.],
+               [0., 0., 1., 0.],
+               [0., 0., 0., 1.]])
+    """
+    dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=3)
+    if len(dims) > 5:
+        raise ValueError(f"shape must have 3 to 5 dims (a 1-D to 3-D conv kernel), got {dims}")
+    groups = check_positive_int("groups", groups)
+    gain = check_real("gain", gain)
+    kernel, n_in, n_out = _conv_axes(dims, layout)
+    if n_out % groups:
+        raise ValueError(f"out channels ({n_out}) must be divisible by groups ({groups})")
+    per_group = n_out // groups
+    out = np.zeros(dims, dtype=out_dtype)
+    centre = _center(kernel)
+    for g in range(groups):
+        for d in range(min(per_group, n_in)):
+            unit = g * per_group + d
+            index = (*centre, d, unit) if layout == "jax" else (unit, d, *centre)
+            out[index] = gain
+    return out
+
+
+def constant(shape: int | tuple[int, ...], value: float, *, dtype: DTypeLike = np.float64) -> Array:
+    """An array of ``shape`` filled with ``value``.
+
+    Example:
+        >>> constant((2, 2), 0.5)
+        array([[0.5, 0.5],
+               [0.5, 0.5]])
+    """
+    dims = check_shape(shape)
+    out_dtype = check_dtype(dtype)
+    check_size_fits(dims, out_dtype)
+    filled: Array = np.full(dims, check_real("value", value), dtype=out_dtype)
+    return filled
+
+
+def zeros(shape: int | tuple[int, ...], *, dtype: DTypeLike = np.float64) -> Array:
+    """``constant(shape, 0.0)``.
+
+    Example:
+        >>> zeros(3)
+        array([0., 0., 0.])
+    """
+    return constant(shape, 0.0, dtype=dtype)
+
+
+def ones(shape: int | tuple[int, ...], *, dtype: DTypeLike = np.float64) -> Array:
+    """``constant(shape, 1.0)``.
+
+    Example:
+        >>> ones(2)
+        array([1., 1.])
+    """
+    return constant(shape, 1.0, dtype=dtype)
+
+
+def sparse(
+    shape: tuple[int, int],
+    sparsity: float,
+    std: float = 0.01,
+    *,
+    layout: Layout = "jax",
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    dtype: DTypeLike = np.float64,
+) -> Array:
+    """Sparse init (Martens, 2010): ``N(0, std**2)`` with ``ceil(sparsity * fan_in)`` of each
+    output unit's incoming weights set to zero, at random positions.
+
+    ``shape`` is 2-D: ``(in, out)`` in the jax layout, ``(out, in)`` in the torch layout (where
+    this matches ``torch.nn.init.sparse_``, which zeroes entries of each column along dim 0, only
+    up to the axis naming). ``sparsity`` is in ``[0, 1)``.
+
+    Example:
+        >>> w = sparse((10, 4), sparsity=0.3, seed=0)
+        >>> (w == 0).sum(axis=0)                 # 3 of 10 inputs zero per output unit
+        array([3, 3, 3, 3])
+    """
+    dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=2)
+    if len(dims) != 2:
+        raise ValueError(f"sparse needs a 2-D shape, got {dims}")
+    sparsity = check_fraction("sparsity", sparsity)
+    std = check_nonnegative("std", std)
+    gen = resolve_rng(seed, rng)
+    n_in, n_out = dims if layout == "jax" else dims[::-1]
+    values = gen.standard_normal((n_in, n_out)) * std
+    n_zero = math.ceil(sparsity * n_in)
+    if n_zero:
+        zero_rows = np.argsort(gen.random((n_in, n_out)), axis=0)[:n_zero]
+        np.put_along_axis(values, zero_rows, 0.0, axis=0)
+    return (values if layout == "jax" else values.T).astype(out_dtype, copy=False)
