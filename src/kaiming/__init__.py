@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from . import stream
 from .fans import LAYOUTS, Layout, compute_fans
 from .gains import NONLINEARITIES, calculate_gain
 from .initializers import (
@@ -68,6 +69,7 @@ __all__ = [
     "ones",
     "orthogonal",
     "sparse",
+    "stream",
     "variance_scaling",
     "xavier_normal",
     "xavier_truncated_normal",

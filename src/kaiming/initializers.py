@@ -9,6 +9,9 @@ Layouts: ``layout="jax"`` (default) is ``(*kernel, in, out)`` — a dense weight
 
 Randomness: pass ``seed`` (int or ``SeedSequence``) *or* ``rng`` (a ``numpy.random.Generator``,
 used and advanced in place). With neither, fresh OS entropy is used. There is no global state.
+Or pass ``key=kaiming.stream.key(seed, name)`` for the counter-based stream: element ``i`` then
+depends only on the key and ``i``, and ``index=`` returns just ``full[index]`` (e.g. a shard),
+computing nothing else; fans always come from the full ``shape``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ._checks import (
 from ._random import SeedLike, resolve_rng
 from .fans import LAYOUTS, Layout, fans_of
 from .gains import calculate_gain
+from .stream import IndexLike, StreamKey, check_keyed, sample
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -84,6 +88,8 @@ class Initializer(Protocol):
         layout: Layout = ...,
         seed: SeedLike = ...,
         rng: np.random.Generator | None = ...,
+        key: StreamKey | None = ...,
+        index: IndexLike = ...,
         dtype: DTypeLike = ...,
     ) -> NDArray[np.floating]: ...
 
@@ -98,6 +104,8 @@ def variance_scaling(
     fans: tuple[int, int] | None = None,
     seed: SeedLike = None,
     rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
     dtype: DTypeLike = np.float64,
 ) -> NDArray[np.floating]:
     """Draw an array of ``shape`` whose elements have mean 0 and variance ``scale / fan``.
@@ -112,10 +120,19 @@ def variance_scaling(
       ``s = std / 0.8796...`` so the *truncated* values have std ``std`` exactly;
     - ``"uniform"``: ``U(-limit, limit)`` with ``limit = sqrt(3) * std``.
 
+    With ``key`` (a ``kaiming.stream.StreamKey``) instead of ``seed``/``rng`` the values come
+    from the counter-based stream, and ``index`` (basic NumPy indexing) returns only
+    ``full[index]``; ``std`` still comes from the full ``shape``.
+
     Example:
         >>> w = variance_scaling((512, 256), scale=2.0, mode="fan_in", seed=0)
         >>> round(float(w.std()), 2)  # sqrt(2 / 512) = 0.0625
         0.06
+        >>> from kaiming.stream import key
+        >>> full = variance_scaling((512, 256), 2.0, key=key(0, "w"))
+        >>> rows = variance_scaling((512, 256), 2.0, key=key(0, "w"), index=slice(128, 256))
+        >>> bool(np.array_equal(rows, full[128:256]))
+        True
 
     Raises:
         ValueError / TypeError: bad shape (needs rank >= 2 unless ``fans`` is given), negative
@@ -124,6 +141,11 @@ def variance_scaling(
     """
     std = _std_for(shape, scale, mode, layout, fans)
     distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
+    if check_keyed(key, index, seed, rng) and key is not None:
+        stream_scale = {"normal": std, "uniform": math.sqrt(3.0) * std}.get(
+            distribution, std / TRUNCATED_NORMAL_STD
+        )
+        return sample(distribution, shape, key, scale=stream_scale, index=index, dtype=dtype)
     dims, out_dtype, gen = _prepare(shape, dtype, seed, rng, min_rank=0 if fans else 2)
     return _draw(gen, dims, distribution, std, out_dtype)
 
@@ -213,12 +235,23 @@ def _he(
         layout: Layout = "jax",
         seed: SeedLike = None,
         rng: np.random.Generator | None = None,
+        key: StreamKey | None = None,
+        index: IndexLike = None,
         dtype: DTypeLike = np.float64,
     ) -> NDArray[np.floating]:
         mode = check_choice("mode", mode, ("fan_in", "fan_out"))
         gain = _gain_for(a, nonlinearity)
         return variance_scaling(
-            shape, gain**2, mode, distribution, layout=layout, seed=seed, rng=rng, dtype=dtype
+            shape,
+            gain**2,
+            mode,
+            distribution,
+            layout=layout,
+            seed=seed,
+            rng=rng,
+            key=key,
+            index=index,
+            dtype=dtype,
         )
 
     return initializer
@@ -235,6 +268,8 @@ class _HeInitializer(Protocol):
         layout: Layout = ...,
         seed: SeedLike = ...,
         rng: np.random.Generator | None = ...,
+        key: StreamKey | None = ...,
+        index: IndexLike = ...,
         dtype: DTypeLike = ...,
     ) -> NDArray[np.floating]: ...
 
@@ -248,6 +283,8 @@ class _GainInitializer(Protocol):
         layout: Layout = ...,
         seed: SeedLike = ...,
         rng: np.random.Generator | None = ...,
+        key: StreamKey | None = ...,
+        index: IndexLike = ...,
         dtype: DTypeLike = ...,
     ) -> NDArray[np.floating]: ...
 
@@ -260,6 +297,8 @@ def _scaled(mode: Mode, distribution: Distribution, base_scale: float) -> _GainI
         layout: Layout = "jax",
         seed: SeedLike = None,
         rng: np.random.Generator | None = None,
+        key: StreamKey | None = None,
+        index: IndexLike = None,
         dtype: DTypeLike = np.float64,
     ) -> NDArray[np.floating]:
         gain = check_nonnegative("gain", gain)
@@ -271,6 +310,8 @@ def _scaled(mode: Mode, distribution: Distribution, base_scale: float) -> _GainI
             layout=layout,
             seed=seed,
             rng=rng,
+            key=key,
+            index=index,
             dtype=dtype,
         )
 
@@ -289,6 +330,9 @@ _named(
     "he_normal",
     """He/Kaiming normal: ``N(0, std**2)``, ``std = gain / sqrt(fan)``.
 
+    Randomness from ``seed``/``rng``, or from a counter-based ``key`` with an optional
+    ``index`` that returns only ``full[index]`` (see ``variance_scaling``).
+
     ``gain = calculate_gain(nonlinearity, a)``; by default ``sqrt(2)`` (ReLU), or
     ``sqrt(2 / (1 + a**2))`` when a leaky slope ``a`` is given — the semantics of
     ``torch.nn.init.kaiming_normal_``. ``fan`` is ``fan_in`` (default; preserves forward
@@ -299,6 +343,11 @@ _named(
         >>> w = he_normal((1024, 256), seed=0)          # jax layout: (fan_in, fan_out)
         >>> round(float(w.std() * 32), 1)               # std = sqrt(2/1024) = 1/22.6
         1.4
+        >>> from kaiming.stream import key
+        >>> k = key(0, "layer1.weight")
+        >>> shard = he_normal((1024, 256), key=k, index=(slice(None), slice(64, 128)))
+        >>> bool(np.array_equal(shard, he_normal((1024, 256), key=k)[:, 64:128]))
+        True
     """,
 )
 

@@ -23,6 +23,7 @@ from ._checks import (
 )
 from ._random import SeedLike, resolve_rng
 from .fans import LAYOUTS, Layout
+from .stream import IndexLike, StreamKey, check_keyed, sample, select
 
 __all__ = [
     "constant",
@@ -47,14 +48,15 @@ def _setup(
     return dims, out_dtype, check_choice("layout", layout, LAYOUTS)
 
 
-def _orthogonal_matrix(gen: np.random.Generator, rows: int, cols: int) -> NDArray[np.float64]:
+def _orthogonal_matrix(gen: np.random.Generator | StreamKey, rows: int, cols: int) -> NDArray[np.float64]:
     """A ``rows x cols`` matrix with orthonormal rows (rows <= cols) or columns (rows >= cols).
 
-    QR of a Gaussian matrix, with the signs of R's diagonal folded into Q so that Q is
-    Haar-distributed (Mezzadri, 2007).
+    QR of a Gaussian matrix (from a NumPy generator or a stream key), with the signs of R's
+    diagonal folded into Q so that Q is Haar-distributed (Mezzadri, 2007).
     """
     flip = rows < cols
-    gaussian = gen.standard_normal((cols, rows) if flip else (rows, cols))
+    size = (cols, rows) if flip else (rows, cols)
+    gaussian = sample("normal", size, gen) if isinstance(gen, StreamKey) else gen.standard_normal(size)
     q, r = np.linalg.qr(gaussian)
     q *= np.where(np.diag(r) < 0, -1.0, 1.0)
     return q.T if flip else q
@@ -67,6 +69,8 @@ def orthogonal(
     layout: Layout = "jax",
     seed: SeedLike = None,
     rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
     dtype: DTypeLike = np.float64,
 ) -> Array:
     """A (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2014), reshaped to ``shape``.
@@ -77,6 +81,11 @@ def orthogonal(
     flattens. Then ``M @ M.T == gain**2 I`` when ``M`` has fewer rows than columns and
     ``M.T @ M == gain**2 I`` otherwise.
 
+    With ``key`` (a ``kaiming.stream.StreamKey``) the Gaussian matrix comes from the counter
+    stream, so the result is the same in every process. QR needs the whole matrix, so
+    ``index`` computes the full result and returns ``full[index]`` (memory and time of the
+    full tensor, unlike the variance-scaling family).
+
     Example:
         >>> w = orthogonal((64, 32), seed=0)
         >>> bool(np.allclose(w.T @ w, np.eye(32)))
@@ -84,13 +93,24 @@ def orthogonal(
     """
     dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=2)
     gain = check_nonnegative("gain", gain)
-    gen = resolve_rng(seed, rng)
+    gen = _source(key, index, seed, rng)
     if layout == "jax":
         rows, cols = math.prod(dims[:-1]), dims[-1]
     else:
         rows, cols = dims[0], math.prod(dims[1:])
     matrix = _orthogonal_matrix(gen, rows, cols) * gain
-    return matrix.reshape(dims).astype(out_dtype, copy=False)
+    return _part(matrix.reshape(dims).astype(out_dtype, copy=False), index)
+
+
+def _source(key: object, index: object, seed: object, rng: object) -> np.random.Generator | StreamKey:
+    """The stream key when one is given, else the NumPy generator of ``seed``/``rng``."""
+    if check_keyed(key, index, seed, rng) and isinstance(key, StreamKey):
+        return key
+    return resolve_rng(seed, rng)
+
+
+def _part(full: Array, index: object) -> Array:
+    return full if index is None else select(full, index)
 
 
 def _center(kernel: tuple[int, ...]) -> tuple[int, ...]:
@@ -111,6 +131,8 @@ def delta_orthogonal(
     layout: Layout = "jax",
     seed: SeedLike = None,
     rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
     dtype: DTypeLike = np.float64,
 ) -> Array:
     """Delta-orthogonal conv kernel (Xiao et al., 2018): zero everywhere but the spatial centre,
@@ -119,6 +141,7 @@ def delta_orthogonal(
     ``shape`` is a conv kernel of rank 3 to 5 (1-D to 3-D convolution): ``(*kernel, in, out)``
     in the jax layout, ``(out, in, *kernel)`` in the torch layout, with ``in <= out`` so that the
     centre matrix has orthonormal rows (``in`` of them) and the convolution is norm-preserving.
+    ``key``/``index`` as for ``orthogonal``.
 
     Example:
         >>> w = delta_orthogonal((3, 3, 16, 32), seed=0)
@@ -135,14 +158,14 @@ def delta_orthogonal(
             f"delta_orthogonal needs in_channels <= out_channels, got in={n_in}, out={n_out} "
             f"for shape {dims} in the {layout} layout"
         )
-    centre = _orthogonal_matrix(resolve_rng(seed, rng), n_in, n_out) * gain
+    centre = _orthogonal_matrix(_source(key, index, seed, rng), n_in, n_out) * gain
     out = np.zeros(dims, dtype=out_dtype)
     if layout == "jax":
         out[_center(kernel)] = centre
     else:
         torch_index: tuple[int | slice, ...] = (slice(None), slice(None), *_center(kernel))
         out[torch_index] = centre.T
-    return out
+    return _part(out, index)
 
 
 def identity(

@@ -17,10 +17,10 @@ give identical bits; see ``docs/performance.md``.
 
 from __future__ import annotations
 
-from ._index import IndexLike
+from ._index import IndexLike, select
 from ._keys import StreamKey, key
 from ._public import normal, philox4x32, truncated_normal, uniform
-from ._sample import BACKENDS, STREAM_DISTRIBUTIONS, Backend, fast_path_available, sample
+from ._sample import BACKENDS, STREAM_DISTRIBUTIONS, Backend, check_keyed, fast_path_available, sample
 
 __all__ = [
     "BACKENDS",
@@ -28,11 +28,13 @@ __all__ = [
     "Backend",
     "IndexLike",
     "StreamKey",
+    "check_keyed",
     "fast_path_available",
     "key",
     "normal",
     "philox4x32",
     "sample",
+    "select",
     "truncated_normal",
     "uniform",
 ]

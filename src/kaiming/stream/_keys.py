@@ -79,7 +79,7 @@ def key(seed: int, name: str | int) -> StreamKey:
 
     Example:
         >>> key(42, "encoder.0.weight")
-        StreamKey(k0=..., k1=..., label="seed=42, name='encoder.0.weight'")
+        StreamKey(k0=1612967777, k1=849442337, label="seed=42, name='encoder.0.weight'")
 
     Raises:
         TypeError / ValueError: ``seed`` not an int in ``[0, 2**64)``; ``name`` not a str/int.

@@ -14,7 +14,7 @@ from . import _numpy_path
 from ._index import IndexLike, plan
 from ._keys import StreamKey
 
-__all__ = ["BACKENDS", "STREAM_DISTRIBUTIONS", "Backend", "fast_path_available", "sample"]
+__all__ = ["BACKENDS", "STREAM_DISTRIBUTIONS", "Backend", "check_keyed", "fast_path_available", "sample"]
 
 StreamDistribution = Literal["normal", "uniform", "truncated_normal"]
 STREAM_DISTRIBUTIONS: tuple[StreamDistribution, ...] = ("normal", "uniform", "truncated_normal")
@@ -45,6 +45,24 @@ def fast_path_available() -> bool:
         True
     """
     return _numba_module() is not None
+
+
+def check_keyed(key: object, index: object, seed: object = None, rng: object = None) -> bool:
+    """Whether an initializer call uses the stream (``key`` given); refuses mixed arguments.
+
+    Example:
+        >>> check_keyed(None, None, seed=0)
+        False
+    """
+    if key is None:
+        if index is not None:
+            raise ValueError(f"index= selects part of a keyed tensor: pass key= too (index={index!r})")
+        return False
+    if not isinstance(key, StreamKey):
+        raise TypeError(f"key must be a kaiming.stream.StreamKey (from kaiming.stream.key), got {key!r}")
+    if seed is not None or rng is not None:
+        raise ValueError("pass either key (counter-based stream) or seed/rng (NumPy generator), not both")
+    return True
 
 
 def sample(
