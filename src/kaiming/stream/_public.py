@@ -1,4 +1,5 @@
-"""Named samplers on top of ``sample`` and the raw Philox4x32-10 generator."""
+"""Named samplers on top of ``sample`` (same ``index``/``dtype``/``backend``/``out`` arguments)
+and the raw Philox4x32-10 generator."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from .._checks import check_nonnegative
 from ._index import IndexLike
 from ._keys import StreamKey
 from ._philox import ROUNDS, philox4x32_rounds
@@ -23,6 +25,7 @@ def normal(
     index: IndexLike = None,
     dtype: DTypeLike = np.float64,
     backend: Backend = "auto",
+    out: NDArray[np.floating[Any]] | None = None,
 ) -> NDArray[np.floating[Any]]:
     """``N(0, std**2)`` values of the keyed tensor of ``shape`` (or its part ``index``).
 
@@ -32,7 +35,8 @@ def normal(
         >>> round(float(w.std()), 2)
         0.5
     """
-    return sample("normal", shape, key, scale=std, index=index, dtype=dtype, backend=backend)
+    std = check_nonnegative("std", std)
+    return sample("normal", shape, key, scale=std, index=index, dtype=dtype, backend=backend, out=out)
 
 
 def uniform(
@@ -43,6 +47,7 @@ def uniform(
     index: IndexLike = None,
     dtype: DTypeLike = np.float64,
     backend: Backend = "auto",
+    out: NDArray[np.floating[Any]] | None = None,
 ) -> NDArray[np.floating[Any]]:
     """``U(-limit, limit)`` values of the keyed tensor of ``shape`` (or its part ``index``).
 
@@ -52,7 +57,8 @@ def uniform(
         >>> bool(abs(u).max() < 3.0), round(float(u.var()), 1)      # limit**2 / 3
         (True, 3.0)
     """
-    return sample("uniform", shape, key, scale=limit, index=index, dtype=dtype, backend=backend)
+    limit = check_nonnegative("limit", limit)
+    return sample("uniform", shape, key, scale=limit, index=index, dtype=dtype, backend=backend, out=out)
 
 
 def truncated_normal(
@@ -63,6 +69,7 @@ def truncated_normal(
     index: IndexLike = None,
     dtype: DTypeLike = np.float64,
     backend: Backend = "auto",
+    out: NDArray[np.floating[Any]] | None = None,
 ) -> NDArray[np.floating[Any]]:
     """``N(0, std**2)`` restricted to ``[-2 std, 2 std]`` (no rejection: inverse CDF).
 
@@ -74,7 +81,10 @@ def truncated_normal(
         >>> float(abs(t).max()) <= 2.0, round(float(t.std()), 2)
         (True, 0.88)
     """
-    return sample("truncated_normal", shape, key, scale=std, index=index, dtype=dtype, backend=backend)
+    std = check_nonnegative("std", std)
+    return sample(
+        "truncated_normal", shape, key, scale=std, index=index, dtype=dtype, backend=backend, out=out
+    )
 
 
 def philox4x32(counter: ArrayLike, key: ArrayLike, rounds: int = 10) -> NDArray[np.uint32]:
