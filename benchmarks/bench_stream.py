@@ -1,0 +1,104 @@
+"""Throughput of the counter-based He-normal stream against torch, NumPy and memory fill.
+
+Run:  PYTHONPATH=src python benchmarks/bench_stream.py [--log2n 27] [--repeat 3]
+
+For 2**log2n float32 He-normal values (a (2**(log2n-13), 8192) weight in the torch layout,
+fan_in = 8192) it times, best of ``repeat``:
+
+- stream, in place:  ``kaiming.stream.normal(..., out=buf)`` into touched memory (all cores);
+- stream, fresh:     ``kaiming.he_normal(shape, layout="torch", key=..., dtype=float32)``;
+- torch in place:    ``torch.nn.init.kaiming_normal_(t)`` with 1 and with 2 threads;
+- NumPy:             ``default_rng().standard_normal(n, dtype=float32)`` then ``*= std``;
+- fill:              ``np.empty(n).fill(1.0)`` (fresh float64 memory: page faults + stores),
+
+and prints values/s and the ratios. Only ratios measured in the same run mean anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import kaiming
+from kaiming import stream
+
+IN_PLACE = "stream in place (all cores)"
+FRESH = "stream fresh he_normal"
+TORCH = "torch kaiming_normal_ {} thread(s)"
+NUMPY = "numpy standard_normal * std"
+FILL = "np.empty(n).fill(1.0)"
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--log2n", type=int, default=27)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    import torch
+
+    n = 1 << args.log2n
+    shape = (n // 8192, 8192)
+    std = math.sqrt(2.0 / shape[1])
+    key = stream.key(0, "bench.weight")
+    buf = np.zeros(n, dtype=np.float32)
+    tensor = torch.zeros(shape)
+    threads = torch.get_num_threads()
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs"
+    versions = f"numpy {np.__version__}, torch {torch.__version__}"
+    print(f"machine: {machine}; {versions}; numba fast path: {stream.fast_path_available()}")
+    print(f"n = 2**{args.log2n} = {n:,} float32 He-normal values, best of {args.repeat}\n")
+
+    stream.normal(1 << 20, key, std=std, dtype=np.float32)  # load/compile the kernel first
+    rates: dict[str, float] = {}
+
+    def record(name: str, seconds: float) -> None:
+        rates[name] = n / seconds
+        print(f"{name:<34} {n / seconds / 1e6:9.1f} M values/s  ({seconds * 1e3:8.1f} ms)")
+
+    def in_place() -> None:
+        stream.normal(n, key, std=std, dtype=np.float32, out=buf)
+
+    def fresh() -> None:
+        kaiming.he_normal(shape, layout="torch", key=key, dtype=np.float32)
+
+    record(IN_PLACE, best_of(args.repeat, in_place))
+    record(FRESH, best_of(args.repeat, fresh))
+    for t in (1, 2):
+        torch.set_num_threads(t)
+        record(TORCH.format(t), best_of(args.repeat, lambda: torch.nn.init.kaiming_normal_(tensor)))
+    torch.set_num_threads(threads)
+
+    def numpy_normal() -> None:
+        values = np.random.default_rng().standard_normal(n, dtype=np.float32)
+        values *= np.float32(std)
+
+    record(NUMPY, best_of(args.repeat, numpy_normal))
+    record(FILL, best_of(args.repeat, lambda: np.empty(n).fill(1.0)))
+
+    print()
+    for ours in (IN_PLACE, FRESH):
+        for ref in (TORCH.format(1), TORCH.format(2), NUMPY, FILL):
+            print(f"{ours} / {ref}: {rates[ours] / rates[ref]:.2f}x")
+    best_torch = max(rates[TORCH.format(1)], rates[TORCH.format(2)])
+    print(f"\nbar: in place >= 2x best torch CPU: {rates[IN_PLACE] / best_torch:.2f}x")
+    print(f"bar: fresh >= 5x NumPy: {rates[FRESH] / rates[NUMPY]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
