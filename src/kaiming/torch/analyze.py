@@ -47,7 +47,7 @@ from ._graph import (
     module_activation,
     trace,
 )
-from ._table import format_table, json_number
+from ._table import NamedRows, format_table, json_number
 from ._tensors import make_generator
 
 __all__ = ["Analysis", "LayerReport", "analyze"]
@@ -94,7 +94,7 @@ _COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Analysis:
+class Analysis(NamedRows):
     """What ``analyze`` found: ``layers`` in call order, the input's std, the loss, and whether the
     graph came from ``torch.fx`` (``traced``) or from call order (``reason`` says why)."""
 
@@ -104,17 +104,15 @@ class Analysis:
     traced: bool
     reason: str | None
 
+    def _rows(self) -> tuple[LayerReport, ...]:
+        return self.layers
+
     def __getitem__(self, name: str) -> LayerReport:
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise KeyError(f"no layer named {name!r}; names: {[r.name for r in self.layers]}")
+        row: LayerReport = super().__getitem__(name)
+        return row
 
     def __iter__(self) -> Iterator[LayerReport]:
         return iter(self.layers)
-
-    def __len__(self) -> int:
-        return len(self.layers)
 
     def summary(self) -> str:
         """One sentence: all healthy, or the first layer of each problem."""
