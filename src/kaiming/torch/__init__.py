@@ -39,6 +39,7 @@ from ._tensors import (
     zeros_,
 )
 from .analyze import Analysis, LayerReport, analyze
+from .distributed import init_sharded, local_index
 from .model_init import SCHEMES, STREAMS, apply_rule, init_model, param_seed
 
 __all__ = [
@@ -63,11 +64,13 @@ __all__ = [
     "he_uniform_",
     "identity_",
     "init_model",
+    "init_sharded",
     "kaiming_normal_",
     "kaiming_uniform_",
     "lecun_normal_",
     "lecun_truncated_normal_",
     "lecun_uniform_",
+    "local_index",
     "make_generator",
     "normal_",
     "ones_",

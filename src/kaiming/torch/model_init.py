@@ -81,6 +81,7 @@ from torch import nn
 from .._checks import check_choice
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
+from ._counter import counter_fill_, materialize_
 from ._graph import NORM_MODULES, Activation, TracingFallbackWarning, analyze_graph
 from ._plan import InitPlan, ParamRule
 from ._tensors import fill_distribution, fill_orthogonal, fill_uniform, make_generator
@@ -99,8 +100,9 @@ _FAMILIES = {name: _family(name) for name in INITIALIZER_NAMES if name != "ortho
 SCHEMES: tuple[str, ...] = ("auto", *_FAMILIES, "orthogonal", "torch_default")
 """The scheme names ``init_model`` accepts."""
 
-STREAMS: tuple[str, ...] = ("torch",)
-"""Random streams ``init_model`` can draw from (``"torch"``: a ``torch.Generator`` per parameter)."""
+STREAMS: tuple[str, ...] = ("torch", "counter")
+"""Random streams ``init_model`` can draw from: ``"torch"``, a ``torch.Generator`` per parameter;
+``"counter"``, the counter-based ``kaiming.stream`` (shard-invariant, see ``kaiming.torch.distributed``)."""
 
 _DENSE = (nn.Linear, nn.modules.conv._ConvNd)
 _EMBEDDING = (nn.Embedding, nn.EmbeddingBag)
@@ -130,7 +132,8 @@ def apply_rule(param: torch.Tensor, rule: ParamRule, *, seed: int, stream: str =
 
     This is the single function through which ``init_model`` writes values; ``stream`` selects
     how random numbers are made (``"torch"``: a ``torch.Generator`` seeded with
-    ``param_seed(seed, rule.name)`` on the parameter's device).
+    ``param_seed(seed, rule.name)`` on the parameter's device; ``"counter"``: the stream
+    ``kaiming.stream.key(seed, rule.name)``, filling only the local shard of a DTensor).
 
     Example:
         >>> w = torch.empty(4, 8)
@@ -148,6 +151,9 @@ def apply_rule(param: torch.Tensor, rule: ParamRule, *, seed: int, stream: str =
         return
     if stream not in STREAMS:
         raise ValueError(f"stream={stream!r} is not available; allowed: {', '.join(map(repr, STREAMS))}")
+    if stream == "counter":
+        counter_fill_(param, rule, seed)
+        return
     gen = make_generator(param.device, seed=param_seed(seed, rule.name))
     if rule.distribution == "orthogonal":
         fill_orthogonal(param, 1.0 if rule.gain is None else rule.gain, gen)
@@ -359,7 +365,10 @@ def init_model(
     ``dry_run=True`` nothing is changed and the plan says what would be done.
     ``zero_init_residual=True`` sets to 0 the weight of the last norm layer of every residual
     branch (traced models only). When tracing fails, activations are guessed from module
-    registration order and a ``TracingFallbackWarning`` is issued.
+    registration order and a ``TracingFallbackWarning`` is issued. ``stream="counter"`` draws
+    from ``kaiming.stream`` instead: a model on the ``meta`` device is materialized on the CPU
+    first, and DTensor/FSDP2 parameters get only their local shard computed
+    (``kaiming.torch.distributed``).
 
     Returns:
         ``InitPlan``: one row per parameter (rule, fan, gain, std or bound, activation found);
@@ -410,6 +419,8 @@ def init_model(
         )
         rows.append(rule)
     if not dry_run:
+        if stream == "counter" and materialize_(model):
+            params = dict(model.named_parameters())  # to_empty made new Parameter objects
         for rule in rows:
             apply_rule(params[rule.name], rule, seed=base_seed, stream=stream)
     label: Any = (

@@ -1,0 +1,149 @@
+"""The ``stream="counter"`` path of ``init_model``: a rule's values from ``kaiming.stream``.
+
+A parameter named ``name`` under base seed ``seed`` gets the counter-based stream
+``kaiming.stream.key(seed, name)``. Its element at flat index ``i`` of the **global** shape
+depends on nothing else, so a shard (a plain tensor holding ``full[index]``, or the local part
+of a DTensor) is computed alone and equals the slice of the single-process tensor bit for bit;
+std/bound come from the rule, i.e. from the global shape's fans.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from .. import stream
+from ..initializers import TRUNCATED_NORMAL_STD
+from ..structured import orthogonal
+from ._plan import ParamRule
+
+__all__ = ["counter_fill_", "counter_values", "materialize_"]
+
+_NUMPY_DTYPES = {torch.float16: np.float16, torch.float32: np.float32, torch.float64: np.float64}
+Index = tuple[slice, ...] | None
+
+
+def counter_values(
+    rule: ParamRule,
+    seed: int,
+    index: Index = None,
+    dtype: Any = np.float32,
+    out: NDArray[np.floating[Any]] | None = None,
+) -> NDArray[np.floating[Any]]:
+    """``full[index]`` of the tensor that ``rule`` describes, from the stream of ``(seed, rule.name)``.
+
+    ``out`` (C-contiguous, the part's shape and ``dtype``) receives the values without an
+    intermediate copy, except for ``orthogonal``, which needs the whole matrix anyway.
+
+    Example:
+        >>> rule = ParamRule("w", (4, 6), "Linear", "he_normal", "normal", std=0.5)
+        >>> full = counter_values(rule, 0)
+        >>> bool(np.array_equal(counter_values(rule, 0, (slice(1, 3), slice(None))), full[1:3]))
+        True
+    """
+    key = stream.key(seed, rule.name)
+    if rule.distribution == "orthogonal":
+        gain = 1.0 if rule.gain is None else rule.gain
+        values = orthogonal(rule.shape, gain, layout="torch", key=key, index=index, dtype=dtype)
+        if out is None:
+            return values
+        out[...] = values
+        return out
+    if rule.distribution == "uniform":
+        dist, scale = (
+            "uniform",
+            float(rule.bound if rule.bound is not None else np.sqrt(3.0) * (rule.std or 0.0)),
+        )
+    elif rule.distribution == "truncated_normal":
+        dist, scale = "truncated_normal", float(rule.std or 0.0) / TRUNCATED_NORMAL_STD
+    elif rule.distribution == "normal":
+        dist, scale = "normal", float(rule.std or 0.0)
+    else:
+        raise ValueError(f"rule {rule.name}: distribution {rule.distribution!r} has no counter stream")
+    values = stream.sample(dist, rule.shape, key, scale=scale, index=index, dtype=dtype, out=out)  # type: ignore[arg-type]
+    _zero_row(values, rule, index)
+    return values
+
+
+def _zero_row(values: NDArray[np.floating[Any]], rule: ParamRule, index: Index) -> None:
+    """Zero the rule's ``zero_index`` row (an Embedding's padding_idx) where the part holds it."""
+    if rule.zero_index is None:
+        return
+    rows = range(rule.shape[0]) if not index else range(*index[0].indices(rule.shape[0]))
+    if rule.zero_index % rule.shape[0] in rows:
+        values[rows.index(rule.zero_index % rule.shape[0])] = 0.0
+
+
+def counter_fill_(tensor: torch.Tensor, rule: ParamRule, seed: int) -> None:
+    """Write the rule's values into ``tensor`` in place: the whole tensor, or for a DTensor the
+    part its placements give this rank (computing only that part)."""
+    index: Index = None
+    if _is_dtensor(tensor):
+        from .distributed import local_index
+
+        index = local_index(tensor)
+        tensor = tensor.to_local()  # type: ignore[attr-defined]
+        if tensor.numel() == 0:
+            return
+    if rule.distribution == "constant":
+        with torch.no_grad():
+            tensor.fill_(0.0 if rule.value is None else rule.value)
+        return
+    target = _numpy_view(tensor)
+    if target is not None:  # CPU float16/32/64: the values go straight into the tensor's memory
+        counter_values(rule, seed, index, target.dtype, out=target)
+        return
+    values = counter_values(rule, seed, index, np.float64 if tensor.dtype == torch.float64 else np.float32)
+    with torch.no_grad():  # bfloat16 rounds the float32 stream once; other devices copy over
+        tensor.copy_(torch.from_numpy(values))
+
+
+def _numpy_view(tensor: torch.Tensor) -> NDArray[np.floating[Any]] | None:
+    """A NumPy array sharing ``tensor``'s memory, if it is a contiguous CPU float16/32/64 one."""
+    if tensor.device.type != "cpu" or tensor.dtype not in _NUMPY_DTYPES or not tensor.is_contiguous():
+        return None
+    view: NDArray[np.floating[Any]] = tensor.detach().numpy()
+    return view
+
+
+def _is_dtensor(tensor: torch.Tensor) -> bool:
+    if not torch.distributed.is_available():
+        return False
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(tensor, DTensor)
+
+
+def materialize_(model: nn.Module, device: torch.device | str = "cpu") -> bool:
+    """Give a model with parameters on the ``meta`` device real (uninitialized) storage.
+
+    Uses ``model.to_empty(device=...)`` (DTensor/FSDP2 parameters get their local shard only),
+    then restores what can be restored: norm layers' running statistics. Returns whether
+    anything was on the meta device; warns about other buffers left uninitialized.
+    """
+    tensors = [*model.parameters(), *model.buffers()]
+    if not any(t.is_meta for t in tensors):
+        return False
+    meta_buffers = [name for name, b in model.named_buffers() if b.is_meta]
+    model.to_empty(device=device)
+    restored: set[str] = set()
+    for module_name, module in model.named_modules():
+        reset = getattr(module, "reset_running_stats", None)
+        if callable(reset):
+            reset()
+            restored.update(
+                f"{module_name}.{n}" if module_name else n for n, _ in module.named_buffers(recurse=False)
+            )
+    left = [name for name in meta_buffers if name not in restored]
+    if left:
+        warnings.warn(
+            f"init_model: buffers {left} were on the meta device and are now uninitialized memory; "
+            "set them yourself",
+            stacklevel=3,
+        )
+    return True

@@ -1,0 +1,89 @@
+"""Sharded initialization on torch.distributed: every rank computes only its own shard.
+
+Build the model on the ``meta`` device, shard it (``distribute_tensor`` /
+``parallelize_module`` for DTensor placements on a ``DeviceMesh``, or FSDP2's
+``fully_shard``), then call ``init_sharded`` (or ``init_model(..., stream="counter")``, the same
+thing). Each parameter ``name`` draws from the counter-based stream
+``kaiming.stream.key(seed, name)``, in which the value at a flat index of the **global**
+tensor depends only on that index; each rank materializes its local shard and fills exactly the
+global slice it holds. Hence the guarantees:
+
+- the gathered weights are bit-identical to a single-process ``init_model(model,
+  stream="counter", seed=seed)``, for every world size and every placement (``Shard(0)``,
+  ``Shard(1)``, ``Replicate()``, FSDP2's dim-0 sharding, uneven shards);
+- fans, gains and std come from the **global** shape, never from the shard, so Xavier on a
+  4-way tensor-parallel shard has the same std as on one device;
+- no rank ever holds more than its shard (plus a few MB of work buffers), except for
+  ``orthogonal`` weights, which need the whole matrix for QR: every rank computes the full
+  matrix and keeps its slice (same bits, full cost).
+
+Example (one process per rank, after ``torch.distributed.init_process_group``)::
+
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(8192, 8192), nn.ReLU(), nn.Linear(8192, 8192))
+    mesh = init_device_mesh("cpu", (world_size,))
+    for layer in (model[0], model[2]):
+        fully_shard(layer, mesh=mesh)
+    fully_shard(model, mesh=mesh)
+    plan = init_sharded(model, seed=0)          # each rank fills its 1/world_size of each weight
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._counter import materialize_
+from ._plan import InitPlan
+from .model_init import SchemeArg, init_model
+
+__all__ = ["init_sharded", "local_index"]
+
+
+def local_index(param: torch.Tensor) -> tuple[slice, ...]:
+    """The slice of the global tensor that this rank's local part of DTensor ``param`` holds.
+
+    From the DTensor's global shape, device mesh and placements (torch's own
+    ``compute_local_shape_and_global_offset``, which follows ``torch.chunk`` for uneven
+    shards). A replicated tensor gives the full slice.
+    """
+    from torch.distributed.tensor import DTensor
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+
+    if not isinstance(param, DTensor):
+        raise TypeError(f"param must be a DTensor, got {type(param).__name__}")
+    shape, offset = compute_local_shape_and_global_offset(param.shape, param.device_mesh, param.placements)
+    local = tuple(param.to_local().shape)
+    if tuple(shape) != local:
+        raise ValueError(
+            f"DTensor placements {param.placements} give a local shape {tuple(shape)}, but the local "
+            f"tensor has shape {local} (unsupported sharding)"
+        )
+    return tuple(slice(o, o + n) for o, n in zip(offset, shape, strict=True))
+
+
+def init_sharded(
+    model: nn.Module,
+    scheme: SchemeArg = "auto",
+    *,
+    seed: int = 0,
+    zero_init_residual: bool = False,
+    device: torch.device | str = "cpu",
+) -> InitPlan:
+    """Initialize a (meta-device, sharded) model in place, each rank computing only its shard.
+
+    Parameters on the ``meta`` device are first given storage on ``device`` with
+    ``model.to_empty`` (so a DTensor/FSDP2 parameter gets only its local shard); then every
+    rule of ``init_model(model, scheme, stream="counter")`` is applied to the local part of
+    each parameter. ``seed`` must be the same on every rank (it is the only shared input).
+    Returns the ``InitPlan`` (global shapes, fans and std).
+
+    Example:
+        >>> with torch.device("meta"):
+        ...     net = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2))
+        >>> plan = init_sharded(net, seed=0)      # no process group needed for plain tensors
+        >>> net[0].weight.is_meta, plan["0.weight"].rule
+        (False, 'he_normal')
+    """
+    materialize_(model, device)
+    return init_model(model, scheme, seed=seed, zero_init_residual=zero_init_residual, stream="counter")
