@@ -365,7 +365,7 @@ def test_fifty_layer_relu_mlp_keeps_its_scale_while_torch_default_collapses() ->
         ({"scheme": 3}, TypeError, "scheme"),
         ({"seed": -1}, ValueError, "seed"),
         ({"seed": "0"}, TypeError, "seed"),
-        ({"stream": "counter"}, ValueError, "not available"),
+        ({"stream": "threefry"}, ValueError, "not available"),
         ({"dry_run": "yes"}, TypeError, "dry_run"),
     ],
 )
