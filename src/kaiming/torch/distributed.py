@@ -30,6 +30,10 @@ Example (one process per rank, after ``torch.distributed.init_process_group``)::
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -76,7 +80,9 @@ def init_sharded(
     ``model.to_empty`` (so a DTensor/FSDP2 parameter gets only its local shard); then every
     rule of ``init_model(model, scheme, stream="counter")`` is applied to the local part of
     each parameter. ``seed`` must be the same on every rank (it is the only shared input).
-    Returns the ``InitPlan`` (global shapes, fans and std).
+    While the plan is made, FSDP2 modules are shown to ``torch.fx`` as the plain modules they
+    wrap, so ``"auto"`` finds the same activations as on the unsharded model. Returns the ``InitPlan`` (global
+    shapes, fans and std).
 
     Example:
         >>> with torch.device("meta"):
@@ -86,4 +92,36 @@ def init_sharded(
         (False, 'he_normal')
     """
     materialize_(model, device)
-    return init_model(model, scheme, seed=seed, zero_init_residual=zero_init_residual, stream="counter")
+    with _as_unsharded(model):
+        return init_model(model, scheme, seed=seed, zero_init_residual=zero_init_residual, stream="counter")
+
+
+@contextlib.contextmanager
+def _as_unsharded(model: nn.Module) -> Iterator[None]:
+    """Make FSDP2-wrapped modules look unwrapped while the plan is made: no forward (pre-)hooks
+    (they stop torch.fx) and their original classes (``FSDPLinear`` -> ``Linear``, so the
+    tracer keeps them as layers), restored afterwards."""
+    saved = [(m, m._forward_pre_hooks, m._forward_hooks, type(m)) for m in model.modules()]
+    try:
+        for module, _, _, cls in saved:
+            module._forward_pre_hooks = OrderedDict()
+            module._forward_hooks = OrderedDict()
+            module.__class__ = _unwrapped_class(cls)
+        yield
+    finally:
+        for module, pre, post, cls in saved:
+            module._forward_pre_hooks = pre
+            module._forward_hooks = post
+            module.__class__ = cls
+
+
+def _unwrapped_class(cls: type[nn.Module]) -> type[nn.Module]:
+    """The class FSDP2's ``fully_shard`` derived ``cls`` from (``cls`` itself if it did not)."""
+    if not torch.distributed.is_available():
+        return cls
+    from torch.distributed.fsdp import FSDPModule
+
+    if not issubclass(cls, FSDPModule):
+        return cls
+    bases = [b for b in cls.__bases__ if issubclass(b, nn.Module) and not issubclass(b, FSDPModule)]
+    return bases[0] if len(bases) == 1 else cls
