@@ -32,8 +32,9 @@ def shapes_and_indices(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[object, 
             bound = st.none() | st.integers(-dim - 2, dim + 2)
             step = st.none() | st.integers(-3, 3).filter(lambda s: s != 0)
             index.append(slice(draw(bound), draw(bound), draw(step)))
-    if index and draw(st.booleans()):
-        index.insert(draw(st.integers(0, len(index))), Ellipsis)
+    if index and draw(st.booleans()):  # where the Ellipsis stands for zero axes, or at the end
+        at = draw(st.integers(0, len(index))) if len(index) == len(shape) else len(index)
+        index.insert(at, Ellipsis)
     return shape, tuple(index)
 
 

@@ -17,10 +17,13 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["IndexLike", "Selection", "plan", "select"]
+__all__ = ["IndexLike", "Pieces", "Selection", "plan", "select"]
 
 IndexEntry: TypeAlias = "int | slice | EllipsisType"
 IndexLike: TypeAlias = "int | slice | EllipsisType | tuple[int | slice | EllipsisType, ...] | None"
+
+Pieces: TypeAlias = "tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]"
+"""``(starts, lengths, out_offsets)`` of the pieces a selection is cut into."""
 
 PIECE = 1 << 15
 """Runs are cut into pieces of at most this many elements (the unit of parallel work)."""
@@ -38,7 +41,7 @@ class Selection:
     def size(self) -> int:
         return int(self.starts.size) * self.run
 
-    def pieces(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    def pieces(self) -> Pieces:
         """``(starts, lengths, out_offsets)`` of pieces of <= ``PIECE`` elements, in order."""
         cuts = np.arange(0, self.run, PIECE, dtype=np.int64)
         starts = (self.starts[:, None] + cuts[None, :]).ravel()

@@ -22,6 +22,7 @@ from numba.extending import overload, register_jitable
 from numpy.typing import NDArray
 
 from . import _philox, _transforms
+from ._index import Pieces
 
 __all__ = ["fill"]
 
@@ -162,7 +163,7 @@ _KERNELS: dict[tuple[str, str], Any] = {}
 def fill(
     dist_key: tuple[str, str],
     words: tuple[np.uint64, np.uint64],
-    pieces: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    pieces: Pieces,
     scale: np.floating[Any],
     out: NDArray[np.floating[Any]],
 ) -> None:

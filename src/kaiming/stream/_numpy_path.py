@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._index import Pieces
 from ._philox import block_words
 from ._transforms import GROUP_FUNCTIONS, values_per_block
 
@@ -20,7 +21,7 @@ GROUP = 1 << 16
 def fill(
     dist_key: tuple[str, str],
     words: tuple[np.uint64, np.uint64],
-    pieces: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    pieces: Pieces,
     scale: np.floating[Any],
     out: NDArray[np.floating[Any]],
 ) -> None:

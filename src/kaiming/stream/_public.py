@@ -1,12 +1,18 @@
-"""Named samplers on top of ``sample`` (same ``index``/``dtype``/``backend``/``out`` arguments)
-and the raw Philox4x32-10 generator."""
+"""Named samplers on top of ``sample`` and the raw Philox4x32-10 generator.
+
+``normal``, ``uniform`` and ``truncated_normal`` take ``sample``'s keyword arguments
+``index``, ``dtype`` (default float64), ``backend`` and ``out`` (``SampleOptions``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 from .._checks import check_nonnegative
 from ._index import IndexLike
@@ -14,7 +20,16 @@ from ._keys import StreamKey
 from ._philox import ROUNDS, philox4x32_rounds
 from ._sample import Backend, sample
 
-__all__ = ["normal", "philox4x32", "truncated_normal", "uniform"]
+__all__ = ["SampleOptions", "normal", "philox4x32", "truncated_normal", "uniform"]
+
+
+class SampleOptions(TypedDict, total=False):
+    """The keyword arguments the named samplers pass on to ``sample``."""
+
+    index: IndexLike
+    dtype: DTypeLike
+    backend: Backend
+    out: NDArray[np.floating[Any]] | None
 
 
 def normal(
@@ -22,10 +37,7 @@ def normal(
     key: StreamKey,
     *,
     std: float = 1.0,
-    index: IndexLike = None,
-    dtype: DTypeLike = np.float64,
-    backend: Backend = "auto",
-    out: NDArray[np.floating[Any]] | None = None,
+    **options: Unpack[SampleOptions],
 ) -> NDArray[np.floating[Any]]:
     """``N(0, std**2)`` values of the keyed tensor of ``shape`` (or its part ``index``).
 
@@ -35,8 +47,7 @@ def normal(
         >>> round(float(w.std()), 2)
         0.5
     """
-    std = check_nonnegative("std", std)
-    return sample("normal", shape, key, scale=std, index=index, dtype=dtype, backend=backend, out=out)
+    return sample("normal", shape, key, scale=check_nonnegative("std", std), **options)
 
 
 def uniform(
@@ -44,10 +55,7 @@ def uniform(
     key: StreamKey,
     *,
     limit: float = 1.0,
-    index: IndexLike = None,
-    dtype: DTypeLike = np.float64,
-    backend: Backend = "auto",
-    out: NDArray[np.floating[Any]] | None = None,
+    **options: Unpack[SampleOptions],
 ) -> NDArray[np.floating[Any]]:
     """``U(-limit, limit)`` values of the keyed tensor of ``shape`` (or its part ``index``).
 
@@ -57,8 +65,7 @@ def uniform(
         >>> bool(abs(u).max() < 3.0), round(float(u.var()), 1)      # limit**2 / 3
         (True, 3.0)
     """
-    limit = check_nonnegative("limit", limit)
-    return sample("uniform", shape, key, scale=limit, index=index, dtype=dtype, backend=backend, out=out)
+    return sample("uniform", shape, key, scale=check_nonnegative("limit", limit), **options)
 
 
 def truncated_normal(
@@ -66,10 +73,7 @@ def truncated_normal(
     key: StreamKey,
     *,
     std: float = 1.0,
-    index: IndexLike = None,
-    dtype: DTypeLike = np.float64,
-    backend: Backend = "auto",
-    out: NDArray[np.floating[Any]] | None = None,
+    **options: Unpack[SampleOptions],
 ) -> NDArray[np.floating[Any]]:
     """``N(0, std**2)`` restricted to ``[-2 std, 2 std]`` (no rejection: inverse CDF).
 
@@ -81,10 +85,7 @@ def truncated_normal(
         >>> float(abs(t).max()) <= 2.0, round(float(t.std()), 2)
         (True, 0.88)
     """
-    std = check_nonnegative("std", std)
-    return sample(
-        "truncated_normal", shape, key, scale=std, index=index, dtype=dtype, backend=backend, out=out
-    )
+    return sample("truncated_normal", shape, key, scale=check_nonnegative("std", std), **options)
 
 
 def philox4x32(counter: ArrayLike, key: ArrayLike, rounds: int = 10) -> NDArray[np.uint32]:
