@@ -177,4 +177,8 @@ def fill(
             kernel(words[0], words[1], *pieces, scale, out)  # compiles, then runs
         _KERNELS[dist_key] = kernel
         return
-    kernel(words[0], words[1], *pieces, scale, out)
+    previous = numba.set_parallel_chunksize(1)  # hand out pieces one by one: a busy core lags less
+    try:
+        kernel(words[0], words[1], *pieces, scale, out)
+    finally:
+        numba.set_parallel_chunksize(previous)
