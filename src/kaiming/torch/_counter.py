@@ -9,6 +9,9 @@ std/bound come from the rule, i.e. from the global shape's fans.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import sys
 import warnings
 from typing import Any
 
@@ -119,11 +122,30 @@ def _is_dtensor(tensor: torch.Tensor) -> bool:
     return isinstance(tensor, DTensor)
 
 
+_HUGE_PAGE = 1 << 21
+_MADV_HUGEPAGE = 14
+
+
+def _advise_huge_pages(tensor: torch.Tensor) -> None:
+    """Ask Linux to back a fresh, untouched CPU tensor of >= 4 MiB with transparent huge pages
+    (what NumPy does for its own large arrays): the first writes then fault in 2 MiB pages,
+    not 4 KiB ones, about 4x faster on the benchmark machine. A no-op elsewhere."""
+    nbytes = tensor.untyped_storage().nbytes()
+    if sys.platform != "linux" or tensor.device.type != "cpu" or nbytes < 2 * _HUGE_PAGE:
+        return
+    start = -(-tensor.data_ptr() // _HUGE_PAGE) * _HUGE_PAGE
+    end = (tensor.data_ptr() + nbytes) // _HUGE_PAGE * _HUGE_PAGE
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_HUGEPAGE)
+
+
 def materialize_(model: nn.Module, device: torch.device | str = "cpu") -> bool:
     """Give a model with parameters on the ``meta`` device real (uninitialized) storage.
 
-    Uses ``model.to_empty(device=...)`` (DTensor/FSDP2 parameters get their local shard only),
-    then restores what can be restored: norm layers' running statistics. Returns whether
+    Uses ``model.to_empty(device=...)`` (DTensor/FSDP2 parameters get their local shard only;
+    large CPU parameters are advised to use huge pages), then restores what can be restored:
+    norm layers' running statistics. Returns whether
     anything was on the meta device; warns about other buffers left uninitialized.
     """
     tensors = [*model.parameters(), *model.buffers()]
@@ -131,6 +153,8 @@ def materialize_(model: nn.Module, device: torch.device | str = "cpu") -> bool:
         return False
     meta_buffers = [name for name, b in model.named_buffers() if b.is_meta]
     model.to_empty(device=device)
+    for param in model.parameters():
+        _advise_huge_pages(param.to_local() if _is_dtensor(param) else param)  # type: ignore[attr-defined]
     restored: set[str] = set()
     for module_name, module in model.named_modules():
         reset = getattr(module, "reset_running_stats", None)
