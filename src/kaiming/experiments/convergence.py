@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from ._progress import Progress
 from ._report import fmt_mean_std, machine_info, markdown_table, text_table
 from ._train import Curves, TrainConfig
 
-__all__ = ["ConvergenceConfig", "ConvergenceResult", "InitRuns", "run_convergence", "with_overrides"]
+__all__ = ["ConvergenceConfig", "ConvergenceResult", "InitRuns", "run_convergence"]
 
 
 @dataclass(frozen=True)
@@ -233,9 +233,3 @@ def run_convergence(
         machine=machine_info(),
         dataset={"name": data.name, "n_train": len(data.x_train), "n_test": len(data.x_test)},
     )
-
-
-def with_overrides(config: ConvergenceConfig, **train_overrides: Any) -> ConvergenceConfig:
-    """Return ``config`` with fields of its ``TrainConfig`` replaced (None values ignored)."""
-    changes = {k: v for k, v in train_overrides.items() if v is not None}
-    return replace(config, train=replace(config.train, **changes)) if changes else config
