@@ -94,6 +94,11 @@ def apply_init(
     from .. import torch as kt
 
     check_choice("init", name, INIT_SPECS)
+    if name == "lsuv":
+        if data is None:
+            raise ValueError("init 'lsuv' needs data: a batch of training inputs")
+        kt.lsuv_(model, data, seed=seed)  # orthogonal pre-init, then per-layer rescaling
+        return
     generator = torch.Generator().manual_seed(seed)
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():
@@ -109,7 +114,7 @@ def apply_init(
                 kt.kaiming_normal_(weight, mode="fan_out", nonlinearity="relu", generator=generator)
             elif name == "lecun":
                 kt.lecun_normal_(weight, generator=generator)
-            elif name in ("orthogonal", "lsuv"):
+            elif name == "orthogonal":
                 kt.orthogonal_(weight, generator=generator)
             else:  # torch_default
                 kt.kaiming_uniform_(weight, a=math.sqrt(5.0), generator=generator)
@@ -120,7 +125,3 @@ def apply_init(
                 kt.uniform_(bias, -bound, bound, generator=generator)
             else:
                 kt.zeros_(bias)
-    if name == "lsuv":
-        if data is None:
-            raise ValueError("init 'lsuv' needs data: a batch of training inputs")
-        kt.lsuv_(model, data)
