@@ -38,15 +38,19 @@ from ._tensors import (
     xavier_uniform_,
     zeros_,
 )
+from .analyze import Analysis, LayerReport, analyze
 from .model_init import SCHEMES, STREAMS, apply_rule, init_model, param_seed
 
 __all__ = [
     "SCHEMES",
     "STREAMS",
     "Activation",
+    "Analysis",
     "InitPlan",
+    "LayerReport",
     "ParamRule",
     "TracingFallbackWarning",
+    "analyze",
     "apply_rule",
     "constant_",
     "delta_orthogonal_",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._table import format_table
+from ._table import NamedRows, format_table
 
 __all__ = ["InitPlan", "ParamRule"]
 
@@ -56,7 +56,7 @@ _COLUMNS = ("parameter", "shape", "rule", "fan", "gain", "std", "bound/value", "
 
 
 @dataclass(frozen=True)
-class InitPlan:
+class InitPlan(NamedRows):
     """What ``init_model`` did (or, with ``dry_run=True``, would do): one ``ParamRule`` per
     parameter, in ``model.named_parameters()`` order.
 
@@ -74,17 +74,15 @@ class InitPlan:
     reason: str | None
     dry_run: bool
 
+    def _rows(self) -> tuple[ParamRule, ...]:
+        return self.rows
+
     def __getitem__(self, name: str) -> ParamRule:
-        for row in self.rows:
-            if row.name == name:
-                return row
-        raise KeyError(f"no parameter named {name!r} in the plan; names: {[r.name for r in self.rows]}")
+        row: ParamRule = super().__getitem__(name)
+        return row
 
     def __iter__(self) -> Iterator[ParamRule]:
         return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     def table(self) -> str:
         """The plan as a plain-text table, one line per parameter, under a one-line header."""

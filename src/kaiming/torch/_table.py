@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-__all__ = ["cell", "format_table", "json_number"]
+__all__ = ["NamedRows", "cell", "format_table", "json_number"]
 
 
 def cell(value: object) -> str:
@@ -34,3 +35,22 @@ def json_number(value: float | None) -> float | str | None:
     if value is None or math.isfinite(value):
         return value
     return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+class NamedRows:
+    """Mixin for reports holding rows with a ``name``: ``report[name]``, iteration and ``len``."""
+
+    def _rows(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def __getitem__(self, name: str) -> Any:
+        for row in self._rows():
+            if row.name == name:
+                return row
+        raise KeyError(f"no row named {name!r}; names: {[r.name for r in self._rows()]}")
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        return len(self._rows())

@@ -80,27 +80,22 @@ from torch import nn
 
 from .._checks import check_choice
 from ..fans import fans_of
+from ..registry import INITIALIZER_NAMES
 from ._graph import NORM_MODULES, Activation, TracingFallbackWarning, analyze_graph
 from ._plan import InitPlan, ParamRule
 from ._tensors import fill_distribution, fill_orthogonal, fill_uniform, make_generator
 
 __all__ = ["SCHEMES", "STREAMS", "apply_rule", "init_model", "param_seed"]
 
-_FAMILIES: dict[str, tuple[str, str, str]] = {
-    "he_normal": ("he_normal", "fan_in", "normal"),
-    "he_uniform": ("he_uniform", "fan_in", "uniform"),
-    "he_truncated_normal": ("he_truncated_normal", "fan_in", "truncated_normal"),
-    "kaiming_normal": ("he_normal", "fan_in", "normal"),
-    "kaiming_uniform": ("he_uniform", "fan_in", "uniform"),
-    "xavier_normal": ("xavier_normal", "fan_avg", "normal"),
-    "xavier_uniform": ("xavier_uniform", "fan_avg", "uniform"),
-    "xavier_truncated_normal": ("xavier_truncated_normal", "fan_avg", "truncated_normal"),
-    "glorot_normal": ("xavier_normal", "fan_avg", "normal"),
-    "glorot_uniform": ("xavier_uniform", "fan_avg", "uniform"),
-    "lecun_normal": ("lecun_normal", "fan_in", "normal"),
-    "lecun_uniform": ("lecun_uniform", "fan_in", "uniform"),
-    "lecun_truncated_normal": ("lecun_truncated_normal", "fan_in", "truncated_normal"),
-}
+
+def _family(name: str) -> tuple[str, str, str]:
+    """(canonical rule, fan mode, distribution) of a registry name such as ``glorot_uniform``."""
+    rule = name.replace("kaiming", "he").replace("glorot", "xavier")
+    family, _, distribution = rule.partition("_")
+    return rule, "fan_avg" if family == "xavier" else "fan_in", distribution
+
+
+_FAMILIES = {name: _family(name) for name in INITIALIZER_NAMES if name != "orthogonal"}
 SCHEMES: tuple[str, ...] = ("auto", *_FAMILIES, "orthogonal", "torch_default")
 """The scheme names ``init_model`` accepts."""
 
