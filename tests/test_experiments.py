@@ -22,6 +22,13 @@ from kaiming.experiments._progress import Progress  # noqa: E402
 from kaiming.experiments._train import Curves, TrainConfig, train  # noqa: E402
 from kaiming.experiments.cli import main  # noqa: E402
 from kaiming.experiments.convergence import ConvergenceConfig, run_convergence  # noqa: E402
+from kaiming.experiments.depth import (  # noqa: E402
+    DepthConfig,
+    Profile,
+    crossing_cell,
+    first_crossing,
+    run_depth_study,
+)
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -327,3 +334,108 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------- depth study
+
+
+def test_first_crossing_directions_and_edge_values():
+    assert first_crossing([1.0, 2e3], 1e3) == (2, "explodes")
+    assert first_crossing([1.0, float("nan")], 1e3) == (2, "explodes")
+    assert first_crossing([0.0], 1e3) == (1, "vanishes")
+    assert first_crossing([1e-3, 1e3], 1e3) is None  # the band is closed
+    assert crossing_cell((7, "explodes")) == "↑7"
+
+
+def test_profile_backward_counts_from_the_output_and_variance_ratio():
+    profile = Profile("x", forward=tuple(0.5 ** (k / 2) for k in range(12)), backward=(1e-5, 1e-2, 0.9))
+    assert profile.backward_crossing(1e3) == (3, "vanishes")  # layer 1 is the 3rd from the output
+    assert profile.forward_crossing(1e3) is None
+    assert profile.variance_ratio_per_layer() == pytest.approx(0.5)
+
+
+@pytest.fixture(scope="module")
+def depth_result():
+    config = DepthConfig.quick(inits=("random", "xavier", "he_fan_in", "he_bn"), activations=("relu", "tanh"))
+    return run_depth_study(config, progress=False)
+
+
+def test_depth_study_methods_agree_where_theory_is_exact(depth_result):
+    # Guaranteed by the maths, not a reported number: N(0, 0.01^2) at width 64 scales the std by
+    # about 0.06 per ReLU layer, so the signal leaves the band within 5 layers; He keeps ReLU's
+    # std for 20 layers (finite-width drift is a few % per layer at most).
+    for method in ("probe", "torch", "theory"):
+        crossing = depth_result.cell("random", "relu").profiles[method].forward_crossing(1e3)
+        assert crossing is not None and crossing[1] == "vanishes" and crossing[0] <= 5
+        assert depth_result.cell("he_fan_in", "relu").profiles[method].forward_crossing(1e3) is None
+    # The torch model and the probe measure the same network as the theory predicts: first-layer
+    # std within 15% (width 64 x batch 64 gives a few % of sampling error; a factor sqrt(2),
+    # e.g. from correlated weights and inputs or a fan mix-up, is 41%).
+    for cell in depth_result.cells:
+        theory = cell.profiles["theory"].forward
+        for method in ("probe", "torch"):
+            measured = cell.profiles[method].forward
+            assert abs(math.log(measured[0] / theory[0])) < 0.15, (cell.init, cell.activation, method)
+    # BatchNorm: every pre-activation is normalized to std 1
+    for method in ("probe", "torch"):
+        forward = depth_result.cell("he_bn", "relu").profiles[method].forward
+        assert np.allclose(forward, 1.0, atol=0.01)
+
+
+def test_depth_result_outputs(depth_result, tmp_path):
+    from kaiming.experiments.plots import plot_depth_heatmap, plot_depth_profiles
+
+    table = depth_result.table()
+    assert "He + BatchNorm" in table and "probe / torch / theory" in table
+    record = depth_result.to_dict()
+    json.dumps(record, default=str)
+    assert len(record["cells"]) == 8 and record["config"]["depth"] == 20
+    assert len(record["cells"][0]["profiles"]["torch"]["forward"]) == 20
+    for draw in (plot_depth_heatmap, plot_depth_profiles):
+        png = draw(depth_result, tmp_path / f"{draw.__name__}.png")
+        assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "![a.png](a.png)" in depth_result.to_markdown(["a.png"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"factor": 1.0}, "factor"),
+        ({"activations": ("leaky_relu",)}, "activation"),
+        ({"inits": ("lsuv",)}, "init"),
+        ({"methods": ("numpy",)}, "method"),
+        ({"depth": 0}, "depth"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_depth_config_validation(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        DepthConfig(**kwargs)
+
+
+def test_cli_depth_writes_outputs(tmp_path, capsys):
+    argv = [
+        "depth",
+        "--quick",
+        "--depth",
+        "6",
+        "--width",
+        "16",
+        "--batch",
+        "16",
+        "--inits",
+        "random,he_fan_in",
+    ]
+    argv += ["--activations", "relu", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    assert "He (fan_in)" in capsys.readouterr().out
+    for name in ("depth_L6.json", "depth_L6.md", "depth_L6_heatmap.png", "depth_L6_profile.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_kaiming_cli_lists_the_experiment_plugin(capsys):
+    from kaiming.cli import main as kaiming_main
+
+    with pytest.raises(SystemExit):
+        kaiming_main(["experiment", "--help"])
+    assert "convergence" in capsys.readouterr().out

@@ -16,7 +16,7 @@ TORCH_ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "tanh", "linear", "s
 
 def make_mlp(
     in_features: int,
-    out_features: int,
+    out_features: int | None,
     depth: int,
     width: int,
     *,
@@ -24,7 +24,7 @@ def make_mlp(
     batch_norm: bool = False,
 ) -> torch.nn.Sequential:
     """Return ``depth`` hidden blocks ``Linear(width) [-> BatchNorm1d] -> activation`` and a
-    final ``Linear(out_features)``, on the CPU in float32.
+    final ``Linear(out_features)`` (none if ``out_features`` is None), on the CPU in float32.
 
     The parameters are left *uninitialized* (built on the meta device, then materialized
     empty): call ``apply_init`` next. BatchNorm layers start at weight 1, bias 0. Building this
@@ -41,7 +41,8 @@ def make_mlp(
     from torch import nn
 
     in_features = check_positive_int("in_features", in_features)
-    out_features = check_positive_int("out_features", out_features)
+    if out_features is not None:
+        out_features = check_positive_int("out_features", out_features)
     depth = check_positive_int("depth", depth)
     width = check_positive_int("width", width)
     activation = check_choice("activation", activation, TORCH_ACTIVATIONS)
@@ -54,7 +55,8 @@ def make_mlp(
                 layers.append(nn.BatchNorm1d(width))
             layers.append(_activation_module(activation))
             fan_in = width
-        layers.append(nn.Linear(fan_in, out_features))
+        if out_features is not None:
+            layers.append(nn.Linear(fan_in, out_features))
     model = nn.Sequential(*layers).to_empty(device="cpu")
     for module in model.modules():
         if isinstance(module, nn.BatchNorm1d):

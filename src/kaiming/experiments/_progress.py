@@ -19,8 +19,8 @@ class Progress:
         >>> out = io.StringIO()
         >>> bar = Progress(2, "demo", stream=out, width=4)
         >>> bar.update("a"); bar.update("b"); bar.close()
-        >>> out.getvalue().splitlines()[-1].split("] ")[0]
-        '\\rdemo [####'
+        >>> out.getvalue().rstrip().rsplit(chr(13), 1)[-1][:14]
+        'demo [####] 2/'
     """
 
     def __init__(

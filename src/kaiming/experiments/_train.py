@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._data import Dataset
+from ._seeds import SHUFFLE, derive_seed
 
 if TYPE_CHECKING:
     import torch
@@ -81,7 +82,7 @@ def train(
 
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(derive_seed(seed, SHUFFLE))
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     curves = Curves()
     chance = float(np.bincount(data.y_test).max() / len(data.y_test))

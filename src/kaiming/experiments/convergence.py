@@ -28,6 +28,7 @@ from ._data import Dataset, load_digits_split
 from ._inits import CONVERGENCE_INITS, INIT_SPECS
 from ._progress import Progress
 from ._report import fmt_mean_std, machine_info, markdown_table, text_table
+from ._seeds import WEIGHTS, derive_seed
 from ._train import Curves, TrainConfig
 
 __all__ = ["ConvergenceConfig", "ConvergenceResult", "InitRuns", "run_convergence"]
@@ -217,7 +218,7 @@ def run_convergence(
                     config.width,
                     batch_norm=INIT_SPECS[name].batch_norm,
                 )
-                apply_init(model, name, seed=seed, data=lsuv_batch)
+                apply_init(model, name, seed=derive_seed(seed, WEIGHTS), data=lsuv_batch)
                 note = f"{name} seed {seed}"
 
                 def tick(_epoch: int, curves_so_far: Curves, note: str = note) -> None:

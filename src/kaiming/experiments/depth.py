@@ -35,11 +35,11 @@ from typing import Any
 
 from .._checks import check_choice, check_positive_int, check_real
 from ._inits import DEPTH_INITS, INIT_SPECS
-from ._models import TORCH_ACTIVATIONS
 from ._progress import Progress
 from ._report import machine_info, markdown_table, text_table
 
 __all__ = [
+    "ALLOWED_ACTIVATIONS",
     "DEPTH_ACTIVATIONS",
     "METHODS",
     "DepthCell",
@@ -51,6 +51,9 @@ __all__ = [
 ]
 
 DEPTH_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "linear", "selu", "gelu")
+# activations both the probe and make_mlp know with the same definition (leaky_relu is left out:
+# its default slope is a convention that would have to be kept equal on both sides)
+ALLOWED_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "linear", "selu", "gelu", "silu", "elu")
 METHODS: tuple[str, ...] = ("probe", "torch", "theory")
 _VARIANCE_SPAN = 10  # layers over which the per-layer variance ratio is averaged
 
@@ -160,7 +163,7 @@ class DepthConfig:
             raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
         for name, values, allowed in (
             ("init", self.inits, DEPTH_INITS),
-            ("activation", self.activations, tuple(a for a in TORCH_ACTIVATIONS if a != "leaky_relu")),
+            ("activation", self.activations, ALLOWED_ACTIVATIONS),
             ("method", self.methods, METHODS),
         ):
             if not values:
@@ -282,8 +285,6 @@ def _num(value: float | None) -> float:
 
 def run_depth_study(config: DepthConfig | None = None, *, progress: bool = True) -> DepthResult:
     """Measure every (init, activation) pair of ``config`` by every method in ``config.methods``."""
-    from ._torch_depth import torch_profile
-
     config = DepthConfig() if config is None else config
     pairs = [(i, a) for i in config.inits for a in config.activations]
     bar = Progress(len(pairs), f"depth study L={config.depth}", enabled=progress)
@@ -294,6 +295,8 @@ def run_depth_study(config: DepthConfig | None = None, *, progress: bool = True)
         if "probe" in config.methods or "theory" in config.methods:
             profiles.update(probe_profiles(init, activation, config))
         if "torch" in config.methods:
+            from ._torch_depth import torch_profile
+
             profiles["torch"] = torch_profile(init, activation, config)
         cells.append(DepthCell(init, activation, {m: profiles[m] for m in config.methods}))
         bar.update(f"{init} {activation}")
