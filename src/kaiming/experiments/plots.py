@@ -84,19 +84,23 @@ def plot_depth_heatmap(result: DepthResult, path: str | Path, *, dpi: int = 80) 
     fig, axes = plt.subplots(1, 2, figsize=(4.0 + 2.2 * len(acts), 1.2 + 0.55 * len(inits)))
     for ax, direction in zip(axes, ("forward", "backward"), strict=True):
         grid = np.full((len(inits), len(acts)), float(c.depth))
+        labels: dict[tuple[int, int], str] = {}
         for cell in result.cells:
             i, j = inits.index(cell.init), acts.index(cell.activation)
             crossings = [getattr(cell.profiles[m], f"{direction}_crossing")(c.factor) for m in c.methods]
             if crossings[0] is not None:
                 grid[i, j] = crossings[0][0]
-            text = " ".join(crossing_cell(x) for x in crossings)
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white")
+            labels[i, j] = " ".join(crossing_cell(x) for x in crossings)
+        for (i, j), text in labels.items():
+            # dark text on the bright (late or stable) end of viridis, light text elsewhere
+            color = "black" if grid[i, j] > c.depth**0.5 else "white"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
         image = ax.imshow(grid, cmap="viridis", norm=LogNorm(vmin=1, vmax=c.depth), aspect="auto")
         ax.set_xticks(range(len(acts)), acts)
         ax.set_yticks(range(len(inits)), [INIT_SPECS[name].label for name in inits])
         where = "layers from the input" if direction == "forward" else "layers from the output"
         ax.set_title(f"{direction}: first layer outside [1/{c.factor:g}, {c.factor:g}] ({where})", fontsize=8)
-        fig.colorbar(image, ax=ax, shrink=0.8)
+        fig.colorbar(image, ax=ax, shrink=0.8, label=f"crossing layer ({c.depth} = stable)")
     fig.suptitle(f"depth {c.depth}, width {c.width}; cells: {' '.join(c.methods)} (- = stable)", fontsize=9)
     fig.tight_layout()
     saved = _save(fig, path, dpi)
@@ -146,7 +150,7 @@ def plot_depth_profiles(
     ax_f.set_xlabel("layer (from the input)")
     ax_b.set_xlabel("layer counted from the output")
     ax_f.set_ylabel("log10 ratio (clipped to ±15)")
-    ax_f.legend(fontsize=8, loc="lower left")
+    ax_f.legend(fontsize=8, loc="upper right")
     fig.suptitle(
         f"{activation}, depth {c.depth}, width {c.width}: "
         + ", ".join(f"{m} {styles[m]}" for m in c.methods),
