@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import socket
@@ -18,13 +19,13 @@ import httpx
 import pytest
 
 with warnings.catch_warnings():  # starlette >= 1.0 suggests httpx2 for its TestClient; httpx works
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
 import kaiming
 from kaiming.explorer import cli, server
 from kaiming.explorer._params import COMPARE_PARAMS, MAX_CELLS, MAX_COMPARE, MAX_WORK, PROBE_PARAMS
-from kaiming.probe import PROBE_ACTIVATIONS, PROBE_INITS, probe
+from kaiming.probing import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, probe
 
 HEALTH = {"healthy", "vanishing", "exploding", "dying"}
 LAYER_KEYS = {
@@ -376,7 +377,8 @@ def test_openapi_document(client: TestClient) -> None:
         responses = spec["paths"][path]["get"]["responses"]
         assert set(responses) == {"200", "400"}
     schemas = spec["components"]["schemas"]
-    assert set(schemas["LayerStats"]["properties"]) == LAYER_KEYS
+    # The documented layer fields are exactly the probe's.
+    assert set(schemas["LayerStats"]["properties"]) == {f.name for f in dataclasses.fields(LayerStats)}
     # Every $ref resolves.
     refs = [part.split('"')[0] for part in json.dumps(spec).split('"$ref": "')[1:]]
     for ref in refs:
@@ -439,9 +441,10 @@ def test_cli_arguments() -> None:
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     args = parser.parse_args([])
-    assert (args.host, args.port, args.open) == ("127.0.0.1", 8765, False)
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--port", "70000"])
+    assert (args.host, args.port, args.open, args.blas_threads) == ("127.0.0.1", 8765, False, 1)
+    for bad in (["--port", "70000"], ["--port", "http"], ["--blas-threads", "-1"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
 
 
 def test_cli_reports_a_busy_port_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -449,7 +452,7 @@ def test_cli_reports_a_busy_port_in_one_line(capsys: pytest.CaptureFixture[str])
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        code = cli.run(argparse.Namespace(host="127.0.0.1", port=port, open=False))
+        code = cli.run(argparse.Namespace(host="127.0.0.1", port=port, open=False, blas_threads=1))
     assert code == 2
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err

@@ -14,7 +14,7 @@ _OPT_NUM = {"type": ["number", "null"]}
 
 _LAYER = {
     "type": "object",
-    "description": "Statistics of one hidden layer (see kaiming.probe.LayerStats).",
+    "description": "Statistics of one hidden layer (see kaiming.LayerStats).",
     "properties": {
         "layer": {"type": "integer", "description": "1-based layer index"},
         "fan_in": {"type": "integer"},
@@ -27,10 +27,12 @@ _LAYER = {
         "dead_units_fraction": {"type": "number", "description": "share of units 0 for the whole batch"},
         "health": {"type": "string", "enum": ["healthy", "vanishing", "exploding", "dying"]},
         "grad_std": {**_OPT_NUM, "description": "std of dL/d(pre-activation)"},
-        "weight_grad_std": _OPT_NUM,
-        "theory_pre_std": {**_OPT_NUM, "description": "mean-field prediction"},
+        "weight_grad_std": {**_OPT_NUM, "description": "std of the batch-mean weight gradient"},
+        "theory_pre_std": {**_OPT_NUM, "description": "mean-field prediction (theory_* fields)"},
         "theory_post_std": _OPT_NUM,
         "theory_grad_std": _OPT_NUM,
+        "theory_post_mean": _OPT_NUM,
+        "theory_weight_grad_std": _OPT_NUM,
     },
     "required": ["layer", "pre_std", "post_std", "dead_fraction", "health"],
 }

@@ -1,7 +1,7 @@
 """Query-string parameters of the explorer API: one table drives validation, OpenAPI and docs.
 
 Every parameter is parsed from its string form, checked against its bounds, and turned into the
-keyword arguments of :func:`kaiming.probe.probe`. Anything wrong raises :class:`BadRequestError`, whose
+keyword arguments of :func:`kaiming.probe`. Anything wrong raises :class:`BadRequestError`, whose
 message names the parameter, the value received and what is allowed; the server answers it with
 HTTP 400. The work a request may ask for is bounded twice: ``depth * width**2 * batch`` (the
 multiply-adds of one forward pass, summed over the initializers compared) and
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kaiming._activations import ACTIVATIONS
-from kaiming.probe import PROBE_ACTIVATIONS, PROBE_INITS
+from kaiming.probing import PROBE_ACTIVATIONS, PROBE_INITS
 
 __all__ = [
     "COMPARE_PARAMS",
@@ -149,7 +149,8 @@ def _shared_params(activations: tuple[str, ...]) -> tuple[Param, ...]:
             "mode",
             "choice",
             "auto",
-            "Fan used by variance-scaling inits; 'auto' keeps the init's own.",
+            "Fan of the variance-scaling inits; 'auto' keeps the init's own. "
+            "Ignored by orthogonal and random.",
             choices=("auto", "fan_in", "fan_out", "fan_avg"),
         ),
         Param(
@@ -229,6 +230,7 @@ _INIT_LABELS = {
     "orthogonal": "Orthogonal",
     "random": "Random N(0, std\u00b2)",
 }
+_NO_MODE = ("random", "orthogonal")  # inits that are not variance scaling: no fan mode
 _INIT_ALIASES = frozenset({"he", "xavier", "lecun"})
 
 
@@ -279,7 +281,7 @@ def _check_work(values: Mapping[str, Any], runs: int) -> None:
 
 
 def probe_kwargs(init: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of ``kaiming.probe.probe`` for ``init`` and the parsed ``values``."""
+    """Keyword arguments of ``kaiming.probe`` for ``init`` and the parsed ``values``."""
     act = values["act"]
     kwargs: dict[str, Any] = {
         "init": init,
@@ -295,7 +297,7 @@ def probe_kwargs(init: str, values: Mapping[str, Any]) -> dict[str, Any]:
         "histogram_layer": values["layer"],
         "bins": values["bins"],
     }
-    if values["mode"] != "auto":
+    if values["mode"] != "auto" and init not in _NO_MODE:
         kwargs["mode"] = values["mode"]
     if init == "random":
         kwargs["std"] = values["std"]

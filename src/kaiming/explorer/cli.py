@@ -24,6 +24,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _blas_threads(text: str) -> int:
+    try:
+        threads = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"blas-threads must be an integer >= 0, got {text!r}") from None
+    if threads < 0:
+        raise argparse.ArgumentTypeError(f"blas-threads must be an integer >= 0, got {threads}")
+    return threads
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``kaiming explore`` to ``parser``.
 
@@ -31,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         >>> p = argparse.ArgumentParser()
         >>> add_arguments(p)
         >>> p.parse_args(["--port", "0", "--open"])
-        Namespace(host='127.0.0.1', port=0, open=True)
+        Namespace(host='127.0.0.1', port=0, open=True, blas_threads=1)
     """
     parser.add_argument(
         "--host",
@@ -43,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=_port, default=8765, help="TCP port (default 8765; 0 picks a free one)"
     )
     parser.add_argument("--open", action="store_true", help="open the page in the default web browser")
+    parser.add_argument(
+        "--blas-threads",
+        type=_blas_threads,
+        default=1,
+        metavar="N",
+        help="BLAS threads per simulation (default 1: requests run in parallel instead; 0: BLAS's default)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         from . import server
     except ImportError as exc:
         print(
-            f"kaiming explore: needs Starlette and uvicorn ({exc.name} is missing); "
+            f"kaiming explore: needs Starlette, uvicorn and threadpoolctl ({exc.name} is missing); "
             "install them with: pip install 'kaiming[explorer]'",
             file=sys.stderr,
         )
@@ -62,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     try:
-        server.serve(args.host, args.port, open_browser=args.open)
+        server.serve(args.host, args.port, open_browser=args.open, blas_threads=args.blas_threads or None)
     except OSError as exc:
         print(
             f"kaiming explore: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",

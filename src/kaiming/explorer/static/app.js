@@ -9,6 +9,7 @@
   const HEALTH_ORDER = ["exploding", "vanishing", "dying", "healthy"];
   const PARAM_LABELS = { negative_slope: "Negative slope", alpha: "ELU alpha", beta: "Softplus beta" };
   const DEBOUNCE_MS = 150;
+  const NO_MODE = ["orthogonal", "random"];  // not variance scaling: the server ignores their fan mode
   const $ = (id) => document.getElementById(id);
 
   // Query keys of the page (a superset of the API's): the order used in the URL.
@@ -44,6 +45,12 @@
     if (v === 0) return "0";
     const a = Math.abs(v);
     if (a >= 1e4 || a < 1e-3) return v.toExponential(2);
+    return Number(v.toPrecision(3)).toString();
+  }
+  // Axis ticks: as short as possible ("5e-5", "1.5e-4", "0.25", "1200").
+  function fmtTick(v) {
+    const a = Math.abs(v);
+    if (v !== 0 && (a >= 1e4 || a < 1e-3)) return v.toExponential(2).replace(/\.?0+e/, "e").replace("e+", "e");
     return Number(v.toPrecision(3)).toString();
   }
   function pct(v) { return v === null || v === undefined ? "—" : (100 * v).toFixed(1); }
@@ -157,6 +164,7 @@
       $("slope").placeholder = String(info.default_param);
     }
     $("std-field").hidden = !rel.std;
+    $("mode").disabled = seriesInits().every((name) => NO_MODE.includes(name));
     $("compare-list").classList.toggle("off", !state.overlay);
     const depth = parseInt(state.depth, 10);
     if (depth >= 1) $("layer").max = String(depth);
@@ -385,7 +393,7 @@
       for (const t of niceTicks(lo, hi, 4)) {
         const yy = y(t);
         el("line", { x1: M.l, x2: M.l + pw, y1: yy, y2: yy, class: "grid" }, g);
-        text(g, M.l - 6, yy + 4, cfg.percent ? Math.round(t * 100) + "%" : fmt(t), { "text-anchor": "end" });
+        text(g, M.l - 6, yy + 4, cfg.percent ? Math.round(t * 100) + "%" : fmtTick(t), { "text-anchor": "end" });
       }
     }
     // x ticks
@@ -461,7 +469,7 @@
     });
     for (const t of niceTicks(lo, hi, 6)) {
       if (t < lo || t > hi) continue;
-      text(g, x(t), M.t + ph + 16, fmt(t), { "text-anchor": "middle" });
+      text(g, x(t), M.t + ph + 16, fmtTick(t), { "text-anchor": "middle" });
     }
     text(g, M.l + pw / 2, H - 6, `activation value at layer ${hist.layer}`, { class: "axis-label",
       "text-anchor": "middle" });
