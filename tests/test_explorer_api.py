@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -457,3 +459,38 @@ def test_cli_reports_a_busy_port_in_one_line(capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
     assert err.count("\n") == 1
+
+
+def test_kaiming_explore_command_serves_and_stops_on_ctrl_c() -> None:
+    src = str(Path(kaiming.__file__).parent.parent)
+    env = {**os.environ, "PYTHONPATH": src}
+    command = [sys.executable, "-m", "kaiming", "explore", "--port", "0"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "kaiming explorer: http://127.0.0.1:PORT/  (Ctrl-C to stop)"
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        response = httpx.get(match.group(0) + "api/probe", params=SMALL, timeout=60)
+        assert response.status_code == 200 and len(response.json()["layers"]) == SMALL["depth"]
+        # A loopback server refuses other Host names (DNS rebinding).
+        foreign = httpx.get(match.group(0) + "api/options", headers={"host": "evil.example"}, timeout=60)
+        assert foreign.status_code == 400
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_kaiming_help_lists_explore() -> None:
+    src = str(Path(kaiming.__file__).parent.parent)
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run(
+        [sys.executable, "-m", "kaiming", "explore", "--help"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0
+    assert "--port" in out.stdout and "--open" in out.stdout and "--blas-threads" in out.stdout

@@ -1,7 +1,8 @@
-"""The ``kaiming explore`` subcommand: serve the interactive explorer on this machine.
+"""Serve the interactive explorer, a local web page (default http://127.0.0.1:8765/).
 
-A plugin of ``kaiming.cli``: it exposes ``add_arguments(parser)`` and ``run(args) -> int`` and
-imports nothing heavy at import time (the server and Starlette load inside ``run``).
+The ``kaiming explore`` subcommand, a plugin of ``kaiming.cli``: it exposes
+``add_arguments(parser)`` and ``run(args) -> int`` and imports nothing heavy at import time (the
+server and Starlette load inside ``run``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import argparse
 import sys
 
 __all__ = ["add_arguments", "run"]
-
-HELP = "serve the interactive explorer (a local web page) on http://127.0.0.1:8765/"
 
 
 def _port(text: str) -> int:

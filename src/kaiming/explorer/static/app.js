@@ -265,7 +265,10 @@
     runs.forEach((r, i) => { colors[r.init] = PALETTE[i % PALETTE.length]; });
 
     const summary = $("summary");
-    summary.textContent = labelOf(primary.init) + ": " + primary.summary;
+    clear(summary);
+    const who = document.createElement("strong");
+    who.textContent = labelOf(primary.init) + ": ";
+    summary.append(who, primary.summary);
     const box = summary.parentElement;
     box.className = "summary h-" + worstHealth(layers);
     $("summary-extra").textContent = runs.filter((r) => r !== primary)
@@ -410,7 +413,11 @@
     }
 
     // series: theory (thin, dashed) first so that measurements are drawn on top
-    const ordered = [...cfg.series.filter((s) => s.thin), ...cfg.series.filter((s) => !s.thin)];
+    // Measured series get decreasing widths, so that coinciding lines (e.g. the dead units of
+    // ReLU nets that differ only by a weight scale) still show each colour as a halo.
+    const measured = cfg.series.filter((s) => !s.thin);
+    measured.forEach((s, i) => { s.width = 2.2 + 2 * (measured.length - 1 - i); });
+    const ordered = [...cfg.series.filter((s) => s.thin), ...measured];
     for (const s of ordered) {
       let d = "";
       let pen = false;
@@ -420,7 +427,7 @@
         pen = true;
       });
       if (d) {
-        el("path", { d, fill: "none", stroke: s.color, "stroke-width": s.thin ? 1.6 : 2.4,
+        el("path", { d, fill: "none", stroke: s.color, "stroke-width": s.thin ? 1.6 : s.width,
           "stroke-dasharray": s.dash || "none", "stroke-linejoin": "round", opacity: s.thin ? 0.8 : 1 }, g);
       }
       if (!s.thin && depth <= 60) {
