@@ -1,7 +1,7 @@
 """Latency of the explorer's API, measured by firing requests at a running server (loopback only).
 
 Starts the explorer on 127.0.0.1 (a free port), then sends a bounded number of
-``GET /api/probe`` requests for depth 50 x width 512 x batch 256 (ReLU, He normal) and prints
+``GET /api/probe`` requests for depth 50 x width 512 x batch 256 (ReLU, He normal; ``--shape``) and prints
 p50/p95/max latency, in four phases:
 
 - ``cold, 1 at a time``: a new seed per request, so every request runs a full simulation;
@@ -30,8 +30,6 @@ import httpx
 from kaiming.explorer.server import ServerThread, limit_blas_threads
 from kaiming.probing import probe
 
-PARAMS = {"init": "he_normal", "act": "relu", "depth": 50, "width": 512, "batch": 256}
-PROBE_KWARGS = {"init": "he_normal", "activation": "relu", "depth": 50, "width": 512, "batch": 256}
 BAR_MS = 100.0
 MAX_REQUESTS = 1000
 
@@ -105,8 +103,14 @@ def main() -> None:
         default=1,
         help="BLAS threads, as `kaiming explore` (default 1; 0: BLAS default)",
     )
+    parser.add_argument(
+        "--shape", default="50,512,256", help="depth,width,batch of the probed network (default 50,512,256)"
+    )
     args = parser.parse_args()
     limit_blas_threads(args.blas_threads or None)
+    depth, width, batch = (int(x) for x in args.shape.split(","))
+    shape = {"depth": depth, "width": width, "batch": batch}
+    params: dict[str, object] = {"init": "he_normal", "act": "relu", **shape}
     total = 2 * args.cold + args.cached
     if not (0 < total <= MAX_REQUESTS and args.cold > 0 and args.cached > 0 and args.concurrency > 0):
         raise SystemExit(f"counts must be positive and total at most {MAX_REQUESTS} requests, got {total}")
@@ -116,24 +120,24 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load}; "
         f"BLAS threads {args.blas_threads}"
     )
-    print(f"request: depth 50 x width 512 x batch 256 ({total} requests + warm-up)\n")
+    print(f"request: depth {depth} x width {width} x batch {batch} ({total} requests + warm-up)\n")
 
     direct = []
     for seed in range(5):
         start = time.perf_counter()
-        probe(**PROBE_KWARGS, seed=10_000 + seed, histogram_layer=50)
+        probe("he_normal", "relu", **shape, seed=10_000 + seed, histogram_layer=depth)
         direct.append((time.perf_counter() - start) * 1000.0)
     reference = percentile(direct, 50)
 
     with ServerThread() as server, httpx.Client(timeout=120.0) as client:
         url = server.url + "api/probe"
         assert url.startswith("http://127.0.0.1:")
-        timed_get(client, url, {**PARAMS, "seed": 0})  # warm-up (imports, thread pool)
+        timed_get(client, url, {**params, "seed": 0})  # warm-up (imports, thread pool)
 
-        sequential = [timed_get(client, url, {**PARAMS, "seed": 1 + i}) for i in range(args.cold)]
-        jobs: list[dict[str, object]] = [{**PARAMS, "seed": 100_000 + i} for i in range(args.cold)]
+        sequential = [timed_get(client, url, {**params, "seed": 1 + i}) for i in range(args.cold)]
+        jobs: list[dict[str, object]] = [{**params, "seed": 100_000 + i} for i in range(args.cold)]
         parallel = run_parallel(jobs, args.concurrency, lambda c, p: timed_get(c, url, p))
-        cached = [timed_get(client, url, {**PARAMS, "seed": 0}) for _ in range(args.cached)]
+        cached = [timed_get(client, url, {**params, "seed": 0}) for _ in range(args.cached)]
 
     report("direct probe()", direct)
     report("cold, 1 at a time", sequential, reference)
