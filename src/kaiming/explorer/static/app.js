@@ -132,13 +132,16 @@
     window.history.replaceState(null, "", url);
   }
 
+  function addOption(select, value, label) {
+    const opt = document.createElement("option");
+    opt.value = value;
+    opt.textContent = label;
+    select.appendChild(opt);
+  }
+
+  // A value from the URL that the menu lacks (e.g. an alias like "he") is added, not dropped.
   function ensureOption(select, value) {
-    if (value && ![...select.options].some((o) => o.value === value)) {
-      const opt = document.createElement("option");
-      opt.value = value;
-      opt.textContent = value;
-      select.appendChild(opt);
-    }
+    if (value && ![...select.options].some((o) => o.value === value)) addOption(select, value, value);
   }
 
   function writeControls() {
@@ -416,7 +419,7 @@
     // Measured series get decreasing widths, so that coinciding lines (e.g. the dead units of
     // ReLU nets that differ only by a weight scale) still show each colour as a halo.
     const measured = cfg.series.filter((s) => !s.thin);
-    measured.forEach((s, i) => { s.width = 2.2 + 2 * (measured.length - 1 - i); });
+    measured.forEach((s, i) => { s.width = 2.2 + 1.5 * (measured.length - 1 - i); });
     const ordered = [...cfg.series.filter((s) => s.thin), ...measured];
     for (const s of ordered) {
       let d = "";
@@ -486,21 +489,11 @@
 
   // ---------- setup ----------
   function buildControls() {
-    const init = $("init");
     for (const item of options.inits) {
       labels[item.name] = item.label;
-      const opt = document.createElement("option");
-      opt.value = item.name;
-      opt.textContent = item.label;
-      init.appendChild(opt);
+      addOption($("init"), item.name, item.label);
     }
-    const act = $("act");
-    for (const a of options.activations) {
-      const opt = document.createElement("option");
-      opt.value = a.name;
-      opt.textContent = a.name;
-      act.appendChild(opt);
-    }
+    for (const a of options.activations) addOption($("act"), a.name, a.name);
     const list = $("compare-list");
     for (const item of options.inits) {
       const row = document.createElement("div");
