@@ -22,7 +22,8 @@ Health verdict per layer (forward), first match wins:
 
 - ``"exploding"``: pre- or post-activation std above ``EXPLODING_STD = 1e3`` (or overflowed),
 - ``"vanishing"``: post-activation std below ``VANISHING_STD = 1e-3``,
-- ``"dying"``: at least ``DYING_UNITS = 0.5`` of the units are exactly 0 for the whole batch,
+- ``"dying"``: at least ``DYING_UNITS = 0.6`` of the units are exactly 0 for the whole batch
+  (deep ReLU networks approach 50% by the collapse of the batch alone, see ``DYING_UNITS``),
 - ``"healthy"`` otherwise.
 
 The input has std 1, so the thresholds are "a thousand times smaller/larger than the input".
@@ -167,10 +168,10 @@ def probe(
 
     Example:
         >>> res = probe("he", "relu", depth=20, width=256, batch=64)
-        >>> res.layers[-1].health, round(res.layers[-1].pre_std, 1)
-        ('healthy', 1.0)
+        >>> res.layers[-1].health, round(res.layers[-1].theory_pre_std, 3)    # sqrt(2)
+        ('healthy', 1.414)
         >>> probe("random", "tanh", depth=10, width=256, batch=64).summary()[:40]
-        'signal vanishes by layer 3: post-activat'
+        'signal vanishes by layer 4: post-activat'
 
     Raises:
         ValueError / TypeError: an unknown name, a non-positive size, a ``histogram_layer`` outside

@@ -189,8 +189,8 @@ def mean_field(
 
     Example:
         >>> layers = mean_field("he", "relu", depth=3, width=100)
-        >>> [round(layer.pre_std, 3) for layer in layers]    # He init keeps q = 2 * q/2 = 1
-        [1.414, 1.0, 1.0]
+        >>> [round(layer.pre_std, 3) for layer in layers]    # He: q_{l+1} = 2 * E[relu(z)^2] = q_l
+        [1.414, 1.414, 1.414]
         >>> round(mean_field("random", "relu", depth=10, width=512)[-1].post_std, 8)
         4.77e-06
     """
