@@ -47,11 +47,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _probe_stats as st
-from ._checks import check_choice, check_nonnegative, check_positive_int
-from ._probe_inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec, resolve_activation, resolve_init
+from ._checks import check_choice, check_positive_int
+from ._probe_inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
 from ._probe_table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
 from ._random import resolve_rng
-from .theory import BN_EPS, _propagate, layer_fans, resolve_widths
+from .theory import BN_EPS, _propagate, layer_fans, resolve_network
 
 __all__ = [
     "DYING_UNITS",
@@ -177,16 +177,23 @@ def probe(
         ValueError / TypeError: an unknown name, a non-positive size, a ``histogram_layer`` outside
             ``1..depth``, an option the init does not use (``std`` without ``random``), ...
     """
-    act, param = resolve_activation(activation, activation_param)
-    spec = resolve_init(init, activation=act, activation_param=param, mode=mode, std=std, gain=gain)
-    depth, widths = resolve_widths(depth, width)
-    batch = check_positive_int("batch", batch)
-    bias_std = check_nonnegative("bias_std", bias_std)
+    net = resolve_network(
+        init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
+    )
+    spec, act, param, widths, batch, bias_std = (
+        net.spec,
+        net.activation,
+        net.param,
+        net.widths,
+        net.batch,
+        net.bias_std,
+    )
+    depth = len(widths)
     input_dist = check_choice("input_dist", input_dist, INPUT_DISTS)
     dtype_name = check_choice(
         "dtype", np.dtype(dtype).name if _is_dtype(dtype) else dtype, ("float32", "float64")
     )
-    for name, flag in (("batch_norm", batch_norm), ("backward", backward), ("theory", theory)):
+    for name, flag in (("backward", backward), ("theory", theory)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool, got {flag!r}")
     bins = check_positive_int("bins", bins)
@@ -218,7 +225,7 @@ def probe(
     run = _Run(spec, act, param, widths, batch, bias_std, batch_norm, np.dtype(dtype_name), rng, backward)
     rows = run.forward(input_dist, histogram_layer, bins)
     grads = run.backward() if backward else None
-    predicted = _propagate(spec, act, param, widths, batch, bias_std**2, batch_norm) if theory else None
+    predicted = _propagate(net) if theory else None
     layers = [_layer_stats(i, row, grads, predicted) for i, row in enumerate(rows)]
     return ProbeResult(config, layers, run.histogram, summarize(layers))
 
