@@ -16,7 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+from torch.nn import functional as F  # noqa: E402, N812
 
 from kaiming.torch import (  # noqa: E402
     FixupBlock,
@@ -222,7 +222,7 @@ def test_explicit_head_and_no_head() -> None:
 def test_bad_input() -> None:
     with pytest.raises(ValueError, match="no residual branch"):
         fixup_init_(nn.Sequential(nn.Linear(4, 4)))
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module"):
         fixup_init_("net")  # type: ignore[arg-type]
 
     class OneLayer(nn.Module):

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+from torch.nn import functional as F  # noqa: E402, N812
 
 from kaiming.torch import LSUVWarning, lsuv_  # noqa: E402
 
@@ -52,7 +52,7 @@ def _deep_mlp(depth: int = 12, width: int = 64, act: type[nn.Module] = nn.Tanh) 
 
 
 class SmallCNN(nn.Module):
-    """Conv layers with a functional ReLU and pooling in forward: order comes from the call, not registration."""
+    """Convs with functional ReLU and pooling: the order comes from the calls, not the registration."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -232,9 +232,9 @@ def test_bad_arguments(kwargs: dict[str, object], error: type[Exception], match:
 
 
 def test_bad_model_and_batch() -> None:
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module"):
         lsuv_("net", _data(8, 4))  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="batch must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"batch must be a torch\.Tensor"):
         lsuv_(nn.Linear(4, 4), [[1.0] * 4] * 8)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least 2 samples"):
         lsuv_(nn.Linear(4, 4), _data(1, 4))

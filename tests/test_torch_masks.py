@@ -1,4 +1,4 @@
-"""Lottery-ticket sparse init: masks, the 1/sqrt(density) factor measured against 1/(1 - sparsity), training."""
+"""Lottery-ticket sparse init: masks, the 1/sqrt(density) factor measured against 1/(1 - sparsity)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+from torch.nn import functional as F  # noqa: E402, N812
 
 from kaiming.torch import apply_mask_, kaiming_normal_, random_mask, sparse_init_  # noqa: E402
 
