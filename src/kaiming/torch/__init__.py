@@ -7,6 +7,8 @@ explicitly (``generator=`` or ``seed=``), never from torch's global RNG.
 
 from __future__ import annotations
 
+from ._graph import Activation, TracingFallbackWarning
+from ._plan import InitPlan, ParamRule
 from ._tensors import (
     constant_,
     delta_orthogonal_,
@@ -36,8 +38,20 @@ from ._tensors import (
     xavier_uniform_,
     zeros_,
 )
+from .analyze import Analysis, LayerReport, analyze
+from .model_init import SCHEMES, STREAMS, apply_rule, init_model, param_seed
 
 __all__ = [
+    "SCHEMES",
+    "STREAMS",
+    "Activation",
+    "Analysis",
+    "InitPlan",
+    "LayerReport",
+    "ParamRule",
+    "TracingFallbackWarning",
+    "analyze",
+    "apply_rule",
     "constant_",
     "delta_orthogonal_",
     "dirac_",
@@ -48,6 +62,7 @@ __all__ = [
     "he_truncated_normal_",
     "he_uniform_",
     "identity_",
+    "init_model",
     "kaiming_normal_",
     "kaiming_uniform_",
     "lecun_normal_",
@@ -57,6 +72,7 @@ __all__ = [
     "normal_",
     "ones_",
     "orthogonal_",
+    "param_seed",
     "sparse_",
     "trunc_normal_",
     "uniform_",

@@ -23,6 +23,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -34,6 +35,8 @@ from ..fans import fans_of
 from ..initializers import DISTRIBUTIONS, MODES, TRUNCATED_NORMAL_STD, Distribution, Mode, _gain_for
 
 __all__ = [
+    "GainInitializer",
+    "KaimingInitializer",
     "constant_",
     "delta_orthogonal_",
     "dirac_",
@@ -287,29 +290,76 @@ def variance_scaling_(
     return fill_distribution(tensor, distribution, math.sqrt(scale / _fan(tensor, mode)), gen)
 
 
-def _kaiming(
-    distribution: Distribution,
-    tensor: torch.Tensor,
-    a: float,
-    mode: str,
-    nonlinearity: str,
-    generator: torch.Generator | None,
-    seed: int | None,
-) -> torch.Tensor:
-    checked: Mode = check_choice("mode", mode, ("fan_in", "fan_out"))
-    gain = _gain_for(a, nonlinearity)
-    return variance_scaling_(tensor, gain**2, checked, distribution, generator=generator, seed=seed)
+class KaimingInitializer(Protocol):
+    """The signature of ``kaiming_normal_``, ``kaiming_uniform_`` and ``he_truncated_normal_``."""
+
+    def __call__(
+        self,
+        tensor: torch.Tensor,
+        a: float = ...,
+        mode: str = ...,
+        nonlinearity: str = ...,
+        *,
+        generator: torch.Generator | None = ...,
+        seed: int | None = ...,
+    ) -> torch.Tensor: ...
 
 
-def kaiming_normal_(
-    tensor: torch.Tensor,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+class GainInitializer(Protocol):
+    """The signature of the Xavier and LeCun in-place initializers."""
+
+    def __call__(
+        self,
+        tensor: torch.Tensor,
+        gain: float = ...,
+        *,
+        generator: torch.Generator | None = ...,
+        seed: int | None = ...,
+    ) -> torch.Tensor: ...
+
+
+def _named(fn: Any, name: str, doc: str) -> None:
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__module__ = __name__
+
+
+def _kaiming(distribution: Distribution, name: str, doc: str) -> KaimingInitializer:
+    def initializer(
+        tensor: torch.Tensor,
+        a: float = 0.0,
+        mode: str = "fan_in",
+        nonlinearity: str = "leaky_relu",
+        *,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        checked: Mode = check_choice("mode", mode, ("fan_in", "fan_out"))
+        gain = _gain_for(a, nonlinearity)
+        return variance_scaling_(tensor, gain**2, checked, distribution, generator=generator, seed=seed)
+
+    _named(initializer, name, doc)
+    return initializer
+
+
+def _gain_scaled(mode: Mode, distribution: Distribution, name: str, doc: str) -> GainInitializer:
+    def initializer(
+        tensor: torch.Tensor,
+        gain: float = 1.0,
+        *,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        gain = check_nonnegative("gain", gain)
+        return variance_scaling_(tensor, gain**2, mode, distribution, generator=generator, seed=seed)
+
+    _named(initializer, name, doc)
+    return initializer
+
+
+kaiming_normal_ = _kaiming(
+    "normal",
+    "kaiming_normal_",
     """He/Kaiming normal, in place: ``N(0, std**2)``, ``std = gain / sqrt(fan)``.
 
     ``gain = calculate_gain(nonlinearity, a)``. torch's defaults are kept on purpose so that
@@ -321,19 +371,11 @@ def kaiming_normal_(
         >>> w = kaiming_normal_(torch.empty(128, 1024), seed=0)
         >>> round(float(w.std()) * (1024 / 2) ** 0.5, 1)
         1.0
-    """
-    return _kaiming("normal", tensor, a, mode, nonlinearity, generator, seed)
-
-
-def kaiming_uniform_(
-    tensor: torch.Tensor,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+    """,
+)
+kaiming_uniform_ = _kaiming(
+    "uniform",
+    "kaiming_uniform_",
     """He/Kaiming uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(3 / fan)``.
 
     Arguments and defaults as ``kaiming_normal_`` (``torch.nn.init.kaiming_uniform_``
@@ -344,145 +386,92 @@ def kaiming_uniform_(
         >>> w = kaiming_uniform_(torch.empty(64, 50), seed=0)
         >>> bool(w.abs().max() <= (6 / 50) ** 0.5)
         True
-    """
-    return _kaiming("uniform", tensor, a, mode, nonlinearity, generator, seed)
-
-
-def he_truncated_normal_(
-    tensor: torch.Tensor,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+    """,
+)
+he_truncated_normal_ = _kaiming(
+    "truncated_normal",
+    "he_truncated_normal_",
     """He normal truncated at 2 sigma and rescaled to std ``gain / sqrt(fan)``, in place.
 
     Example:
         >>> w = he_truncated_normal_(torch.empty(64, 128), seed=0)
         >>> bool(w.abs().max() <= 2 * (2 / 128) ** 0.5 / 0.8796 + 1e-6)
         True
-    """
-    return _kaiming("truncated_normal", tensor, a, mode, nonlinearity, generator, seed)
-
-
+    """,
+)
 he_normal_ = kaiming_normal_
 he_uniform_ = kaiming_uniform_
 
-
-def _gain_scaled(
-    mode: Mode,
-    distribution: Distribution,
-    tensor: torch.Tensor,
-    gain: float,
-    generator: torch.Generator | None,
-    seed: int | None,
-) -> torch.Tensor:
-    gain = check_nonnegative("gain", gain)
-    return variance_scaling_(tensor, gain**2, mode, distribution, generator=generator, seed=seed)
-
-
-def xavier_normal_(
-    tensor: torch.Tensor,
-    gain: float = 1.0,
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+xavier_normal_ = _gain_scaled(
+    "fan_avg",
+    "normal",
+    "xavier_normal_",
     """Xavier/Glorot normal, in place: ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
     Example:
         >>> w = xavier_normal_(torch.empty(300, 100), seed=0)
         >>> round(float(w.std()), 3)                     # sqrt(2 / 400)
         0.071
-    """
-    return _gain_scaled("fan_avg", "normal", tensor, gain, generator, seed)
-
-
-def xavier_uniform_(
-    tensor: torch.Tensor,
-    gain: float = 1.0,
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+    """,
+)
+xavier_uniform_ = _gain_scaled(
+    "fan_avg",
+    "uniform",
+    "xavier_uniform_",
     """Xavier/Glorot uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(6 / (fan_in + fan_out))``.
 
     Example:
         >>> w = xavier_uniform_(torch.empty(300, 100), seed=0)
         >>> bool(w.abs().max() <= (6 / 400) ** 0.5)
         True
-    """
-    return _gain_scaled("fan_avg", "uniform", tensor, gain, generator, seed)
-
-
-def xavier_truncated_normal_(
-    tensor: torch.Tensor,
-    gain: float = 1.0,
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+    """,
+)
+xavier_truncated_normal_ = _gain_scaled(
+    "fan_avg",
+    "truncated_normal",
+    "xavier_truncated_normal_",
     """Xavier normal truncated at 2 sigma, rescaled to std ``gain * sqrt(2 / (fan_in + fan_out))``.
 
     Example:
         >>> xavier_truncated_normal_(torch.empty(3, 4), seed=0).shape
         torch.Size([3, 4])
-    """
-    return _gain_scaled("fan_avg", "truncated_normal", tensor, gain, generator, seed)
-
-
-def lecun_normal_(
-    tensor: torch.Tensor,
-    gain: float = 1.0,
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+    """,
+)
+lecun_normal_ = _gain_scaled(
+    "fan_in",
+    "normal",
+    "lecun_normal_",
     """LeCun normal, in place: ``std = gain / sqrt(fan_in)`` (the SELU rule; untruncated).
 
     Example:
         >>> w = lecun_normal_(torch.empty(100, 400), seed=0)
         >>> round(float(w.std()), 2)                     # 1 / 20
         0.05
-    """
-    return _gain_scaled("fan_in", "normal", tensor, gain, generator, seed)
-
-
-def lecun_uniform_(
-    tensor: torch.Tensor,
-    gain: float = 1.0,
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+    """,
+)
+lecun_uniform_ = _gain_scaled(
+    "fan_in",
+    "uniform",
+    "lecun_uniform_",
     """LeCun uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(3 / fan_in)``.
 
     Example:
         >>> w = lecun_uniform_(torch.empty(100, 300), seed=0)
         >>> bool(w.abs().max() <= 0.1)
         True
-    """
-    return _gain_scaled("fan_in", "uniform", tensor, gain, generator, seed)
-
-
-def lecun_truncated_normal_(
-    tensor: torch.Tensor,
-    gain: float = 1.0,
-    *,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-) -> torch.Tensor:
+    """,
+)
+lecun_truncated_normal_ = _gain_scaled(
+    "fan_in",
+    "truncated_normal",
+    "lecun_truncated_normal_",
     """LeCun normal truncated at 2 sigma, rescaled to std ``gain / sqrt(fan_in)``.
 
     Example:
         >>> lecun_truncated_normal_(torch.empty(3, 4), seed=0).shape
         torch.Size([3, 4])
-    """
-    return _gain_scaled("fan_in", "truncated_normal", tensor, gain, generator, seed)
-
-
+    """,
+)
 glorot_normal_ = xavier_normal_
 glorot_uniform_ = xavier_uniform_
 
