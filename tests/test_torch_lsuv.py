@@ -131,7 +131,7 @@ def test_layer_that_cannot_converge_warns_and_is_reported() -> None:
         model[0].bias.copy_(3.0 * _data(32, seed=5))
     with pytest.warns(LSUVWarning, match="layer '0'"):
         report = lsuv_(model, _data(256, 16), pre_init=False, max_iters=4, seed=0)
-    first = report.layers[0]
+    first = report["0"]
     assert not first.converged and not report.converged
     assert first.iterations == 4
     assert first.final_var > 1.1
@@ -196,6 +196,7 @@ def test_report_table_and_dict() -> None:
     assert len(text.splitlines()) == 2 + len(report.layers)
     d = report.to_dict()
     assert d["converged"] is True and len(d["layers"]) == 3 and d["tol"] == 0.1
+    assert report["2"] is report.layers[1] and len(report) == 3
 
 
 def test_uncalled_layers_are_skipped_and_listed() -> None:

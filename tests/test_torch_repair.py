@@ -230,6 +230,7 @@ def test_report_outputs() -> None:
     assert "dead_before" in text and "dead fraction 0.01562 -> 0 (threshold 0) in 1 round(s)" in text
     d = report.to_dict()
     assert d["success"] is True and d["layers"][0]["dead_before"] == 1 and d["attempts"] == 1
+    assert report["0"].reinitialized == 1 and [r.name for r in report] == ["0", "2"]
 
 
 @pytest.mark.parametrize(
