@@ -13,12 +13,11 @@ import math
 from collections.abc import Sequence
 
 import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402, N812
-
-from kaiming.torch import (  # noqa: E402
+from kaiming.torch import (
     FixupBlock,
     FixupResidualCNN,
     FixupResidualMLP,
@@ -31,7 +30,8 @@ from kaiming.torch import (  # noqa: E402
 
 @pytest.fixture(scope="module")
 def digits() -> tuple[torch.Tensor, torch.Tensor]:
-    datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn import datasets
+
     x, y = datasets.load_digits(return_X_y=True)
     inputs = torch.tensor(x, dtype=torch.float32)
     inputs = (inputs - inputs.mean(0)) / (inputs.std(0) + 1e-3)

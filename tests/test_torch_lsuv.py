@@ -5,12 +5,11 @@ from __future__ import annotations
 import warnings
 
 import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402, N812
-
-from kaiming.torch import LSUVWarning, lsuv_  # noqa: E402
+from kaiming.torch import LSUVWarning, lsuv_
 
 
 def _data(*shape: int, seed: int = 0) -> torch.Tensor:

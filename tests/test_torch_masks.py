@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402, N812
-
-from kaiming.torch import apply_mask_, kaiming_normal_, random_mask, sparse_init_  # noqa: E402
+from kaiming.torch import apply_mask_, kaiming_normal_, random_mask, sparse_init_
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402, N812
-
-from kaiming.torch import DeadUnitWarning, kaiming_normal_, repair_dead_relus_, zeros_  # noqa: E402
+from kaiming.torch import DeadUnitWarning, kaiming_normal_, repair_dead_relus_, zeros_
 
 
 def _data(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -75,7 +74,8 @@ def test_repairs_exactly_the_dead_units_and_nothing_else(inplace: bool) -> None:
 
 
 def test_units_killed_by_a_too_large_step_are_revived() -> None:
-    datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn import datasets
+
     features, targets = datasets.load_digits(return_X_y=True)
     x = torch.tensor(features, dtype=torch.float32)
     x = (x - x.mean(0)) / (x.std(0) + 1e-3)
