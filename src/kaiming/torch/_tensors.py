@@ -1,0 +1,713 @@
+"""In-place tensor initializers with ``torch.nn.init`` semantics and explicit randomness.
+
+Every function fills a tensor in the torch layout ``(out, in, *kernel)`` (so ``fan_in =
+in * prod(kernel)`` and ``fan_out = out * prod(kernel)``), returns the same tensor, and:
+
+- runs under ``torch.no_grad()``, keeps the tensor's dtype and device;
+- takes its randomness explicitly: ``generator=`` (a ``torch.Generator`` on the tensor's
+  device, used and advanced) *or* ``seed=`` (an int, giving a fresh generator seeded with it);
+  with neither, a fresh generator seeded from OS entropy is used. torch's global RNG is never
+  read or advanced;
+- draws float16/bfloat16 tensors in float32 and rounds once (so the same seed gives the same
+  values, up to rounding, in every floating dtype), float64 tensors in float64;
+- refuses meta tensors, integer/bool/complex tensors, and tensors with fewer than 2 dims where
+  fans are needed, with a ``ValueError``/``TypeError`` naming the problem.
+
+Gains and fans come from the NumPy core (``kaiming.gains.calculate_gain``,
+``kaiming.fans.compute_fans`` with ``layout="torch"``): the values are torch's.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from .. import structured as _st
+from .._checks import check_choice, check_fraction, check_nonnegative, check_real
+from ..fans import fans_of
+from ..initializers import DISTRIBUTIONS, MODES, TRUNCATED_NORMAL_STD, Distribution, Mode, _gain_for
+
+__all__ = [
+    "GainInitializer",
+    "KaimingInitializer",
+    "constant_",
+    "delta_orthogonal_",
+    "dirac_",
+    "eye_",
+    "glorot_normal_",
+    "glorot_uniform_",
+    "he_normal_",
+    "he_truncated_normal_",
+    "he_uniform_",
+    "identity_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "lecun_normal_",
+    "lecun_truncated_normal_",
+    "lecun_uniform_",
+    "make_generator",
+    "normal_",
+    "ones_",
+    "orthogonal_",
+    "sparse_",
+    "trunc_normal_",
+    "uniform_",
+    "variance_scaling_",
+    "xavier_normal_",
+    "xavier_truncated_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+_MAX_SEED = 2**64 - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# validation and randomness (the torch-specific glue)
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_tensor(tensor: object, min_dims: int = 0) -> torch.Tensor:
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.is_meta:
+        raise ValueError(
+            f"tensor is a meta tensor (shape {tuple(tensor.shape)}) and has no storage to fill; "
+            "materialize it first, e.g. module.to_empty(device='cpu')"
+        )
+    if not tensor.is_floating_point():
+        raise TypeError(
+            f"tensor must have a floating dtype (float16, bfloat16, float32, float64), got {tensor.dtype}"
+        )
+    if tensor.dim() < min_dims:
+        raise ValueError(
+            f"tensor must have at least {min_dims} dimensions to define fan_in and fan_out, got "
+            f"shape {tuple(tensor.shape)} with {tensor.dim()}"
+        )
+    return tensor
+
+
+def make_generator(
+    device: torch.device | str = "cpu",
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Generator:
+    """Return the ``torch.Generator`` to draw from on ``device``, given a ``generator`` *or* a ``seed``.
+
+    A ``generator`` is passed through (it must live on ``device``); ``seed`` (an int in
+    ``[0, 2**64)``) gives a new generator seeded with it; neither gives a new generator seeded
+    from OS entropy. Never torch's global generator.
+
+    Example:
+        >>> a = torch.randn(3, generator=make_generator(seed=7))
+        >>> b = torch.randn(3, generator=make_generator(seed=7))
+        >>> bool(torch.equal(a, b))
+        True
+    """
+    device = torch.device(device)
+    if generator is not None and seed is not None:
+        raise ValueError("pass either generator or seed, not both")
+    if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        if generator.device.type != device.type:
+            raise ValueError(
+                f"generator is on device {generator.device} but the tensor is on {device}; "
+                "pass a generator created with torch.Generator(device=tensor.device)"
+            )
+        return generator
+    fresh = torch.Generator(device=device)
+    if seed is None:
+        fresh.seed()
+        return fresh
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int in [0, 2**64) or None, got {seed!r}")
+    if not 0 <= int(seed) <= _MAX_SEED:
+        raise ValueError(f"seed must be an int in [0, 2**64), got {int(seed)}")
+    fresh.manual_seed(int(seed))
+    return fresh
+
+
+def _work_dtype(tensor: torch.Tensor) -> torch.dtype:
+    return torch.float32 if tensor.dtype in _LOW_PRECISION else tensor.dtype
+
+
+def _fill(tensor: torch.Tensor, draw: Callable[[torch.dtype], torch.Tensor]) -> torch.Tensor:
+    """Copy ``draw(work_dtype)`` (a tensor of ``tensor``'s shape) into ``tensor``, without grad."""
+    with torch.no_grad():
+        tensor.copy_(draw(_work_dtype(tensor)).reshape(tensor.shape))
+    return tensor
+
+
+def _empty(tensor: torch.Tensor) -> bool:
+    if tensor.numel() == 0:
+        warnings.warn("Initializing a zero-element tensor is a no-op", stacklevel=3)
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# the distributions (internal: model_init calls these with std/bound it computed from the fans)
+# ---------------------------------------------------------------------------------------------
+
+
+def fill_normal(tensor: torch.Tensor, mean: float, std: float, gen: torch.Generator) -> torch.Tensor:
+    """``N(mean, std**2)`` into a validated tensor (internal)."""
+
+    def draw(dtype: torch.dtype) -> torch.Tensor:
+        out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
+        return out.normal_(mean, std, generator=gen)
+
+    return _fill(tensor, draw)
+
+
+def fill_uniform(tensor: torch.Tensor, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
+    """``U(low, high)`` into a validated tensor (internal)."""
+
+    def draw(dtype: torch.dtype) -> torch.Tensor:
+        out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
+        return out.uniform_(low, high, generator=gen)
+
+    return _fill(tensor, draw)
+
+
+def fill_truncated(
+    tensor: torch.Tensor, mean: float, std: float, low: float, high: float, gen: torch.Generator
+) -> torch.Tensor:
+    """``N(mean, std**2)`` restricted to ``[low, high]`` by the inverse CDF (internal)."""
+
+    def cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    lo, hi = cdf((low - mean) / std), cdf((high - mean) / std)
+
+    def draw(dtype: torch.dtype) -> torch.Tensor:
+        out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
+        out.uniform_(2.0 * lo - 1.0, 2.0 * hi - 1.0, generator=gen)
+        out.erfinv_().mul_(std * math.sqrt(2.0)).add_(mean)
+        return out.clamp_(min=low, max=high)
+
+    return _fill(tensor, draw)
+
+
+def fill_distribution(
+    tensor: torch.Tensor, distribution: Distribution, std: float, gen: torch.Generator
+) -> torch.Tensor:
+    """Zero-mean ``distribution`` with standard deviation ``std`` (internal).
+
+    ``"uniform"`` is ``U(-sqrt(3) std, sqrt(3) std)``; ``"truncated_normal"`` is ``N(0, s**2)``
+    cut at ``±2 s`` with ``s = std / 0.8796`` so that the result has std ``std``.
+    """
+    if distribution == "normal":
+        return fill_normal(tensor, 0.0, std, gen)
+    if distribution == "uniform":
+        bound = math.sqrt(3.0) * std
+        return fill_uniform(tensor, -bound, bound, gen)
+    s = std / TRUNCATED_NORMAL_STD
+    return fill_truncated(tensor, 0.0, s, -2.0 * s, 2.0 * s, gen)
+
+
+def fill_orthogonal(tensor: torch.Tensor, gain: float, gen: torch.Generator) -> torch.Tensor:
+    """(Semi-)orthogonal ``(shape[0], prod(shape[1:]))`` matrix times ``gain`` (internal).
+
+    QR of a Gaussian matrix with the signs of R's diagonal folded into Q (Haar measure), as
+    ``torch.nn.init.orthogonal_`` does; computed in float32 (float64 for float64 tensors).
+    """
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+
+    def draw(dtype: torch.dtype) -> torch.Tensor:
+        flat = torch.empty((rows, cols), dtype=dtype, device=tensor.device).normal_(0.0, 1.0, generator=gen)
+        if rows < cols:
+            flat = flat.T
+        q, r = torch.linalg.qr(flat)
+        q = q * torch.sign(torch.diagonal(r, 0))
+        if rows < cols:
+            q = q.T
+        scaled: torch.Tensor = q * gain
+        return scaled
+
+    return _fill(tensor, draw)
+
+
+def fill_array(tensor: torch.Tensor, values: NDArray[np.floating]) -> torch.Tensor:
+    """Copy a NumPy array of ``tensor``'s shape into it (internal; for deterministic inits)."""
+    return _fill(tensor, lambda dtype: torch.as_tensor(values, dtype=dtype, device=tensor.device))
+
+
+# ---------------------------------------------------------------------------------------------
+# public in-place initializers
+# ---------------------------------------------------------------------------------------------
+
+
+def _fans(tensor: torch.Tensor) -> tuple[int, int]:
+    return fans_of(tuple(tensor.shape), "torch")
+
+
+def _fan(tensor: torch.Tensor, mode: str) -> float:
+    fan_in, fan_out = _fans(tensor)
+    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+
+
+def variance_scaling_(
+    tensor: torch.Tensor,
+    scale: float = 1.0,
+    mode: Mode = "fan_in",
+    distribution: Distribution = "normal",
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Fill ``tensor`` with zero-mean values of variance ``scale / fan``, in place.
+
+    ``fan`` is ``fan_in``, ``fan_out`` or their mean (``mode``) of the torch layout
+    ``(out, in, *kernel)``; ``distribution`` is ``"normal"``, ``"uniform"``
+    (``U(-b, b)``, ``b = sqrt(3 scale / fan)``) or ``"truncated_normal"`` (cut at 2 sigma and
+    rescaled so the std is exactly ``sqrt(scale / fan)``). The NumPy twin is
+    ``kaiming.variance_scaling(..., layout="torch")``.
+
+    Example:
+        >>> w = variance_scaling_(torch.empty(256, 512), 2.0, "fan_in", "uniform", seed=0)
+        >>> round(float(w.std()) * 16, 1)                # sqrt(2 / 512) = 1/16
+        1.0
+    """
+    scale = check_nonnegative("scale", scale)
+    mode = check_choice("mode", mode, MODES)
+    distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
+    _check_tensor(tensor, min_dims=2)
+    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    if _empty(tensor):
+        return tensor
+    return fill_distribution(tensor, distribution, math.sqrt(scale / _fan(tensor, mode)), gen)
+
+
+class KaimingInitializer(Protocol):
+    """The signature of ``kaiming_normal_``, ``kaiming_uniform_`` and ``he_truncated_normal_``."""
+
+    def __call__(
+        self,
+        tensor: torch.Tensor,
+        a: float = ...,
+        mode: str = ...,
+        nonlinearity: str = ...,
+        *,
+        generator: torch.Generator | None = ...,
+        seed: int | None = ...,
+    ) -> torch.Tensor: ...
+
+
+class GainInitializer(Protocol):
+    """The signature of the Xavier and LeCun in-place initializers."""
+
+    def __call__(
+        self,
+        tensor: torch.Tensor,
+        gain: float = ...,
+        *,
+        generator: torch.Generator | None = ...,
+        seed: int | None = ...,
+    ) -> torch.Tensor: ...
+
+
+def _named(fn: Any, name: str, doc: str) -> None:
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__module__ = __name__
+
+
+def _kaiming(distribution: Distribution, name: str, doc: str) -> KaimingInitializer:
+    def initializer(
+        tensor: torch.Tensor,
+        a: float = 0.0,
+        mode: str = "fan_in",
+        nonlinearity: str = "leaky_relu",
+        *,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        checked: Mode = check_choice("mode", mode, ("fan_in", "fan_out"))
+        gain = _gain_for(a, nonlinearity)
+        return variance_scaling_(tensor, gain**2, checked, distribution, generator=generator, seed=seed)
+
+    _named(initializer, name, doc)
+    return initializer
+
+
+def _gain_scaled(mode: Mode, distribution: Distribution, name: str, doc: str) -> GainInitializer:
+    def initializer(
+        tensor: torch.Tensor,
+        gain: float = 1.0,
+        *,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        gain = check_nonnegative("gain", gain)
+        return variance_scaling_(tensor, gain**2, mode, distribution, generator=generator, seed=seed)
+
+    _named(initializer, name, doc)
+    return initializer
+
+
+kaiming_normal_ = _kaiming(
+    "normal",
+    "kaiming_normal_",
+    """He/Kaiming normal, in place: ``N(0, std**2)``, ``std = gain / sqrt(fan)``.
+
+    ``gain = calculate_gain(nonlinearity, a)``. torch's defaults are kept on purpose so that
+    code ported from ``torch.nn.init.kaiming_normal_`` behaves the same: ``nonlinearity=
+    "leaky_relu"`` with ``a=0`` *is* ReLU (gain ``sqrt(2)``); pass ``a`` for a leaky slope.
+    ``mode`` is ``"fan_in"`` (preserves forward variance) or ``"fan_out"`` (backward).
+
+    Example:
+        >>> w = kaiming_normal_(torch.empty(128, 1024), seed=0)
+        >>> round(float(w.std()) * (1024 / 2) ** 0.5, 1)
+        1.0
+    """,
+)
+kaiming_uniform_ = _kaiming(
+    "uniform",
+    "kaiming_uniform_",
+    """He/Kaiming uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(3 / fan)``.
+
+    Arguments and defaults as ``kaiming_normal_`` (``torch.nn.init.kaiming_uniform_``
+    semantics). Note ``nn.Linear``'s own default is this with ``a=sqrt(5)``, i.e.
+    ``b = 1 / sqrt(fan_in)`` — a compatibility default, not He init.
+
+    Example:
+        >>> w = kaiming_uniform_(torch.empty(64, 50), seed=0)
+        >>> bool(w.abs().max() <= (6 / 50) ** 0.5)
+        True
+    """,
+)
+he_truncated_normal_ = _kaiming(
+    "truncated_normal",
+    "he_truncated_normal_",
+    """He normal truncated at 2 sigma and rescaled to std ``gain / sqrt(fan)``, in place.
+
+    Example:
+        >>> w = he_truncated_normal_(torch.empty(64, 128), seed=0)
+        >>> bool(w.abs().max() <= 2 * (2 / 128) ** 0.5 / 0.8796 + 1e-6)
+        True
+    """,
+)
+he_normal_ = kaiming_normal_
+he_uniform_ = kaiming_uniform_
+
+xavier_normal_ = _gain_scaled(
+    "fan_avg",
+    "normal",
+    "xavier_normal_",
+    """Xavier/Glorot normal, in place: ``std = gain * sqrt(2 / (fan_in + fan_out))``.
+
+    Example:
+        >>> w = xavier_normal_(torch.empty(300, 100), seed=0)
+        >>> round(float(w.std()), 3)                     # sqrt(2 / 400)
+        0.071
+    """,
+)
+xavier_uniform_ = _gain_scaled(
+    "fan_avg",
+    "uniform",
+    "xavier_uniform_",
+    """Xavier/Glorot uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(6 / (fan_in + fan_out))``.
+
+    Example:
+        >>> w = xavier_uniform_(torch.empty(300, 100), seed=0)
+        >>> bool(w.abs().max() <= (6 / 400) ** 0.5)
+        True
+    """,
+)
+xavier_truncated_normal_ = _gain_scaled(
+    "fan_avg",
+    "truncated_normal",
+    "xavier_truncated_normal_",
+    """Xavier normal truncated at 2 sigma, rescaled to std ``gain * sqrt(2 / (fan_in + fan_out))``.
+
+    Example:
+        >>> xavier_truncated_normal_(torch.empty(3, 4), seed=0).shape
+        torch.Size([3, 4])
+    """,
+)
+lecun_normal_ = _gain_scaled(
+    "fan_in",
+    "normal",
+    "lecun_normal_",
+    """LeCun normal, in place: ``std = gain / sqrt(fan_in)`` (the SELU rule; untruncated).
+
+    Example:
+        >>> w = lecun_normal_(torch.empty(100, 400), seed=0)
+        >>> round(float(w.std()), 2)                     # 1 / 20
+        0.05
+    """,
+)
+lecun_uniform_ = _gain_scaled(
+    "fan_in",
+    "uniform",
+    "lecun_uniform_",
+    """LeCun uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(3 / fan_in)``.
+
+    Example:
+        >>> w = lecun_uniform_(torch.empty(100, 300), seed=0)
+        >>> bool(w.abs().max() <= 0.1)
+        True
+    """,
+)
+lecun_truncated_normal_ = _gain_scaled(
+    "fan_in",
+    "truncated_normal",
+    "lecun_truncated_normal_",
+    """LeCun normal truncated at 2 sigma, rescaled to std ``gain / sqrt(fan_in)``.
+
+    Example:
+        >>> lecun_truncated_normal_(torch.empty(3, 4), seed=0).shape
+        torch.Size([3, 4])
+    """,
+)
+glorot_normal_ = xavier_normal_
+glorot_uniform_ = xavier_uniform_
+
+
+def normal_(
+    tensor: torch.Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """``N(mean, std**2)``, in place (any number of dims).
+
+    Example:
+        >>> float(normal_(torch.empty(3), std=0.0)[0])
+        0.0
+    """
+    mean = check_real("mean", mean)
+    std = check_nonnegative("std", std)
+    _check_tensor(tensor)
+    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    return tensor if _empty(tensor) else fill_normal(tensor, mean, std, gen)
+
+
+def uniform_(
+    tensor: torch.Tensor,
+    a: float = 0.0,
+    b: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """``U(a, b)``, in place (any number of dims); ``a <= b``.
+
+    Example:
+        >>> w = uniform_(torch.empty(1000), -1.0, 1.0, seed=0)
+        >>> bool(w.min() >= -1.0) and bool(w.max() <= 1.0)
+        True
+    """
+    a, b = check_real("a", a), check_real("b", b)
+    if a > b:
+        raise ValueError(f"uniform_ needs a <= b, got a={a}, b={b}")
+    _check_tensor(tensor)
+    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    return tensor if _empty(tensor) else fill_uniform(tensor, a, b, gen)
+
+
+def trunc_normal_(
+    tensor: torch.Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """``N(mean, std**2)`` restricted to ``[a, b]`` (absolute bounds), in place.
+
+    ``torch.nn.init.trunc_normal_`` semantics: ``std`` is the std *before* truncation (the
+    values' std is smaller); drawn by the inverse CDF, no rejection loop. For a truncated normal
+    whose final std is a chosen value, use ``variance_scaling_(..., "truncated_normal")``.
+
+    Example:
+        >>> w = trunc_normal_(torch.empty(1000), std=1.0, a=-0.5, b=0.5, seed=0)
+        >>> bool(w.abs().max() <= 0.5)
+        True
+    """
+    mean, a, b = check_real("mean", mean), check_real("a", a), check_real("b", b)
+    std = check_nonnegative("std", std)
+    if std == 0 or a >= b:
+        raise ValueError(f"trunc_normal_ needs std > 0 and a < b, got std={std}, a={a}, b={b}")
+    _check_tensor(tensor)
+    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    return tensor if _empty(tensor) else fill_truncated(tensor, mean, std, a, b, gen)
+
+
+def orthogonal_(
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """(Semi-)orthogonal init (Saxe et al., 2014), in place.
+
+    The tensor is viewed as the matrix ``M`` of shape ``(shape[0], prod(shape[1:]))`` (rows are
+    output units, as ``torch.nn.init.orthogonal_`` flattens); ``M @ M.T = gain**2 I`` if ``M``
+    has no more rows than columns, else ``M.T @ M = gain**2 I``.
+
+    Example:
+        >>> w = orthogonal_(torch.empty(32, 64), seed=0)
+        >>> bool(torch.allclose(w @ w.T, torch.eye(32), atol=1e-5))
+        True
+    """
+    gain = check_nonnegative("gain", gain)
+    _check_tensor(tensor, min_dims=2)
+    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    return tensor if _empty(tensor) else fill_orthogonal(tensor, gain, gen)
+
+
+def delta_orthogonal_(
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Delta-orthogonal conv kernel (Xiao et al., 2018), in place, torch layout ``(out, in, *k)``.
+
+    Zero except the spatial centre, which holds an ``out x in`` matrix with orthonormal columns
+    times ``gain`` (needs ``in <= out``); the convolution then preserves norms exactly.
+
+    Example:
+        >>> w = delta_orthogonal_(torch.empty(32, 16, 3, 3), seed=0)
+        >>> c = w[:, :, 1, 1]
+        >>> bool(torch.allclose(c.T @ c, torch.eye(16), atol=1e-5)), float(w[:, :, 0, 0].abs().max())
+        (True, 0.0)
+    """
+    gain = check_nonnegative("gain", gain)
+    _check_tensor(tensor, min_dims=3)
+    shape = tuple(tensor.shape)
+    if tensor.dim() > 5 or shape[1] > shape[0]:
+        raise ValueError(
+            "delta_orthogonal_ needs a conv kernel (out, in, *k) with 3 to 5 dims and in <= out, "
+            f"got shape {shape}"
+        )
+    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    if _empty(tensor):
+        return tensor
+    centre = torch.empty(shape[:2], dtype=tensor.dtype, device=tensor.device)
+    fill_orthogonal(centre, gain, gen)
+    with torch.no_grad():
+        tensor.zero_()
+        index: tuple[slice | int, ...] = (slice(None), slice(None), *(k // 2 for k in shape[2:]))
+        tensor[index] = centre
+    return tensor
+
+
+def constant_(tensor: torch.Tensor, val: float) -> torch.Tensor:
+    """Fill with ``val``, in place.
+
+    Example:
+        >>> constant_(torch.empty(2), 0.5)
+        tensor([0.5000, 0.5000])
+    """
+    val = check_real("val", val)
+    _check_tensor(tensor)
+    with torch.no_grad():
+        return tensor.fill_(val)
+
+
+def zeros_(tensor: torch.Tensor) -> torch.Tensor:
+    """Fill with 0, in place.
+
+    Example:
+        >>> zeros_(torch.ones(2))
+        tensor([0., 0.])
+    """
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor: torch.Tensor) -> torch.Tensor:
+    """Fill with 1, in place.
+
+    Example:
+        >>> ones_(torch.zeros(2))
+        tensor([1., 1.])
+    """
+    return constant_(tensor, 1.0)
+
+
+def eye_(tensor: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    """``gain`` times the (rectangular) identity matrix, in place; 2-D tensors only.
+
+    Example:
+        >>> eye_(torch.empty(2, 3))
+        tensor([[1., 0., 0.],
+                [0., 1., 0.]])
+    """
+    _check_tensor(tensor, min_dims=2)
+    return fill_array(tensor, _st.identity(tuple(tensor.shape), gain))
+
+
+identity_ = eye_
+
+
+def dirac_(tensor: torch.Tensor, groups: int = 1, gain: float = 1.0) -> torch.Tensor:
+    """Dirac delta conv kernel, in place (``torch.nn.init.dirac_`` semantics; 3-5 dims).
+
+    For each group and each ``d < min(out_per_group, in)`` the centre tap from input channel
+    ``d`` to output channel ``g * out_per_group + d`` is ``gain``: the conv copies channels.
+
+    Example:
+        >>> w = dirac_(torch.empty(2, 2, 3))
+        >>> w[:, :, 1]
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
+    _check_tensor(tensor, min_dims=3)
+    return fill_array(tensor, _st.dirac(tuple(tensor.shape), groups, gain, layout="torch"))
+
+
+def sparse_(
+    tensor: torch.Tensor,
+    sparsity: float,
+    std: float = 0.01,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Sparse init (Martens, 2010), in place, 2-D ``(out, in)`` tensors.
+
+    ``N(0, std**2)`` with ``ceil(sparsity * rows)`` entries of each column zeroed at random
+    rows (``torch.nn.init.sparse_`` semantics).
+
+    Example:
+        >>> w = sparse_(torch.empty(10, 4), sparsity=0.3, seed=0)
+        >>> (w == 0).sum(dim=0).tolist()
+        [3, 3, 3, 3]
+    """
+    sparsity = check_fraction("sparsity", sparsity)
+    std = check_nonnegative("std", std)
+    _check_tensor(tensor, min_dims=2)
+    if tensor.dim() != 2:
+        raise ValueError(f"sparse_ needs a 2-D tensor, got shape {tuple(tensor.shape)}")
+    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    if _empty(tensor):
+        return tensor
+    rows, cols = tensor.shape
+    fill_normal(tensor, 0.0, std, gen)
+    n_zero = math.ceil(sparsity * rows)
+    if n_zero:
+        keys = torch.rand((rows, cols), generator=gen, device=tensor.device)
+        zero_rows = torch.argsort(keys, dim=0)[:n_zero]
+        with torch.no_grad():
+            tensor.scatter_(0, zero_rows, 0.0)
+    return tensor

@@ -1,0 +1,418 @@
+"""Initialize a whole PyTorch model, layer by layer, following the activation after each layer.
+
+``init_model(model)`` walks ``model.named_parameters()`` and gives every parameter a rule:
+
+============================  =================================================================
+layer                         rule
+============================  =================================================================
+Linear, Conv1d/2d/3d,         weight: by ``scheme`` (below); bias: zeros (the He and Glorot
+ConvTranspose1d/2d/3d         papers' choice: the pre-activation's variance then comes from the
+                              weights alone)
+Embedding, EmbeddingBag       weight ``N(0, 1)`` (torch's default: unit-variance features), the
+                              ``padding_idx`` row zero — under every scheme
+BatchNorm*, LayerNorm,        weight 1, bias 0 — under every scheme; with
+GroupNorm, InstanceNorm*,     ``zero_init_residual=True`` the last norm of each residual branch
+RMSNorm                       gets weight 0, so every block starts as the identity (Goyal et
+                              al., 2017)
+anything else                 untouched (reported as such); buffers (BatchNorm running
+                              statistics) are never touched
+============================  =================================================================
+
+Fans use torch's layout ``(out, in, *k)``: ``fan_in = in/groups * prod(k)``, ``fan_out = out *
+prod(k)``. A ConvTranspose weight is stored ``(in, out/groups, *k)``; it gets the fans of the
+Conv with the same connectivity, ``fan_in = in/groups * prod(k)`` and ``fan_out = out *
+prod(k)`` (``torch.nn.init`` would read them the wrong way round).
+
+``scheme="auto"`` picks each weight's rule from the activation that consumes the layer's output
+(found in the ``torch.fx`` graph, see ``kaiming.torch._graph``):
+
+==========================================  ===================================================
+activation                                  rule
+==========================================  ===================================================
+ReLU (also ReLU6)                           He normal, ``std = sqrt(2 / fan_in)``
+LeakyReLU(a), PReLU (its current slope a),  He normal with the slope:
+RReLU (mean slope)                          ``std = sqrt(2 / ((1 + a**2) fan_in))``
+Tanh, Sigmoid                               Xavier uniform with torch's gain (5/3, 1),
+                                            ``bound = gain * sqrt(6 / (fan_in + fan_out))``
+SELU                                        LeCun normal, ``std = sqrt(1 / fan_in)``
+GELU, SiLU, Mish, ELU, Softplus and other   He normal with the activation's own mean-field gain
+elementwise activations                     ``1 / sqrt(E[phi(z)^2])`` (GELU 1.53, SiLU 1.68,
+                                            Mish 1.56...; for ReLU this formula *is* sqrt(2))
+none (an output layer, or softmax next)     LeCun normal, ``std = sqrt(1 / fan_in)``
+==========================================  ===================================================
+
+Why He for GELU/SiLU/Mish: they are smooth ReLUs (identity for large positive inputs, zero for
+large negative ones), so He's argument — choose the weight variance that keeps the second moment
+of the pre-activations constant from layer to layer — is the one that applies; the same
+derivation with the activation's exact second moment gives the gain used here instead of ReLU's
+sqrt(2) (which would shrink the signal by about 8% per layer for GELU). Why LeCun for the last
+layer: with no nonlinearity the variance-preserving gain is 1, so the outputs (e.g. logits) keep
+the scale of the features; Xavier would also average in the (often small) number of outputs.
+
+Explicit scheme names apply one family to every Linear/Conv weight: ``he_*``/``kaiming_*``
+(gain sqrt(2), or sqrt(2 / (1 + a**2)) when a leaky slope ``a`` follows the layer),
+``xavier_*``/``glorot_*`` and ``lecun_*`` (gain 1), ``orthogonal`` (with the gain ``"auto"``
+would use, so an orthogonal ReLU net keeps its scale), and ``torch_default`` (what
+``reset_parameters`` draws: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` for weights and biases, with
+torch's own fan reading, but from our seeded generators). A mapping applies schemes per layer:
+keys are module names (exact, or ``fnmatch`` patterns such as ``"head.*"``) or module classes;
+precedence is exact name, then class, then pattern; unmatched layers get ``"auto"``.
+
+Randomness: each parameter draws from its own ``torch.Generator`` seeded from ``(seed,
+parameter name)``, so the weights depend on neither torch's global RNG nor the other parameters.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import math
+import numbers
+import secrets
+import warnings
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._checks import check_choice
+from ..fans import fans_of
+from ..registry import INITIALIZER_NAMES
+from ._graph import NORM_MODULES, Activation, TracingFallbackWarning, analyze_graph
+from ._plan import InitPlan, ParamRule
+from ._tensors import fill_distribution, fill_orthogonal, fill_uniform, make_generator
+
+__all__ = ["SCHEMES", "STREAMS", "apply_rule", "init_model", "param_seed"]
+
+
+def _family(name: str) -> tuple[str, str, str]:
+    """(canonical rule, fan mode, distribution) of a registry name such as ``glorot_uniform``."""
+    rule = name.replace("kaiming", "he").replace("glorot", "xavier")
+    family, _, distribution = rule.partition("_")
+    return rule, "fan_avg" if family == "xavier" else "fan_in", distribution
+
+
+_FAMILIES = {name: _family(name) for name in INITIALIZER_NAMES if name != "orthogonal"}
+SCHEMES: tuple[str, ...] = ("auto", *_FAMILIES, "orthogonal", "torch_default")
+"""The scheme names ``init_model`` accepts."""
+
+STREAMS: tuple[str, ...] = ("torch",)
+"""Random streams ``init_model`` can draw from (``"torch"``: a ``torch.Generator`` per parameter)."""
+
+_DENSE = (nn.Linear, nn.modules.conv._ConvNd)
+_EMBEDDING = (nn.Embedding, nn.EmbeddingBag)
+_NORMS = (*NORM_MODULES, nn.modules.instancenorm._InstanceNorm)
+_RELU_FAMILY = ("relu", "leaky_relu", "prelu")
+
+SchemeArg = str | Mapping[str | type[nn.Module], str]
+
+
+# --------------------------------------------------------------------------------------------
+# the one place where a rule is applied to a parameter
+
+
+def param_seed(seed: int, name: str) -> int:
+    """The 64-bit seed of parameter ``name`` under base ``seed`` (BLAKE2b of both; stable).
+
+    Example:
+        >>> param_seed(0, "fc1.weight") == param_seed(0, "fc1.weight") != param_seed(0, "fc2.weight")
+        True
+    """
+    digest = hashlib.blake2b(f"{seed}\x00{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def apply_rule(param: torch.Tensor, rule: ParamRule, *, seed: int, stream: str = "torch") -> None:
+    """Initialize ``param`` in place by ``rule``, drawing from the stream of ``(seed, rule.name)``.
+
+    This is the single function through which ``init_model`` writes values; ``stream`` selects
+    how random numbers are made (``"torch"``: a ``torch.Generator`` seeded with
+    ``param_seed(seed, rule.name)`` on the parameter's device).
+
+    Example:
+        >>> w = torch.empty(4, 8)
+        >>> apply_rule(w, ParamRule("w", (4, 8), "Linear", "he_normal", "normal", std=0.5), seed=0)
+        >>> bool(w.abs().max() > 0)
+        True
+    """
+    if rule.distribution == "none":
+        return
+    if param.is_meta:
+        raise ValueError(f"parameter {rule.name} is on the meta device; materialize the model first")
+    if rule.distribution == "constant":
+        with torch.no_grad():
+            param.fill_(0.0 if rule.value is None else rule.value)
+        return
+    if stream not in STREAMS:
+        raise ValueError(f"stream={stream!r} is not available; allowed: {', '.join(map(repr, STREAMS))}")
+    gen = make_generator(param.device, seed=param_seed(seed, rule.name))
+    if rule.distribution == "orthogonal":
+        fill_orthogonal(param, 1.0 if rule.gain is None else rule.gain, gen)
+    elif rule.bound is not None and rule.distribution == "uniform":
+        fill_uniform(param, -rule.bound, rule.bound, gen)
+    else:
+        fill_distribution(param, rule.distribution, float(rule.std or 0.0), gen)  # type: ignore[arg-type]
+    if rule.zero_index is not None:
+        with torch.no_grad():
+            param[rule.zero_index].zero_()
+
+
+# --------------------------------------------------------------------------------------------
+# rules
+
+
+def _layer_fans(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):
+        groups, receptive = module.groups, math.prod(shape[2:])
+        return shape[0] // groups * receptive, shape[1] * groups * receptive
+    return fans_of(shape, "torch")
+
+
+def _auto(activation: Activation | None) -> tuple[str, str, str, float]:
+    """(rule, fan mode, distribution, gain) that ``"auto"`` uses after ``activation``."""
+    if activation is None or activation.kind == "selu":
+        return "lecun_normal", "fan_in", "normal", 1.0
+    if activation.kind in ("tanh", "sigmoid"):
+        return "xavier_uniform", "fan_avg", "uniform", activation.gain
+    return "he_normal", "fan_in", "normal", activation.gain
+
+
+def _he_gain(activation: Activation | None) -> float:
+    """He's gain: sqrt(2 / (1 + a**2)) after a ReLU-family activation with slope a, else sqrt(2)."""
+    if activation is not None and activation.kind in _RELU_FAMILY:
+        return activation.gain
+    return math.sqrt(2.0)
+
+
+def _weight_rule(
+    name: str, module: nn.Module, shape: tuple[int, ...], scheme: str, activation: Activation | None
+) -> ParamRule:
+    base = ParamRule(name, shape, type(module).__name__, scheme, "normal", activation=_label(activation))
+    if scheme == "torch_default":
+        torch_fan = fans_of(shape, "torch")[0]
+        bound = 1.0 / math.sqrt(torch_fan)
+        return replace(
+            base, distribution="uniform", fan_mode="fan_in", fan=torch_fan, std=bound / math.sqrt(3.0),
+            bound=bound, note="torch's fan reading",
+        )  # fmt: skip
+    if scheme == "orthogonal":
+        gain = _auto(activation)[3]
+        rows, cols = shape[0], math.prod(shape[1:])
+        return replace(base, distribution="orthogonal", gain=gain, std=gain / math.sqrt(max(rows, cols)))
+    if scheme == "auto":
+        rule, mode, distribution, gain = _auto(activation)
+    else:
+        rule, mode, distribution = _FAMILIES[scheme]
+        gain = _he_gain(activation) if rule.startswith("he") else 1.0
+    fan_in, fan_out = _layer_fans(module, shape)
+    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+    std = gain / math.sqrt(fan)
+    return replace(
+        base, rule=rule, distribution=distribution, fan_mode=mode, fan=fan, gain=gain, std=std,
+        bound=math.sqrt(3.0) * std if distribution == "uniform" else None,
+    )  # fmt: skip
+
+
+def _label(activation: Activation | None) -> str | None:
+    return None if activation is None else str(activation)
+
+
+def _constant(
+    name: str, module: nn.Module, shape: tuple[int, ...], value: float, note: str = ""
+) -> ParamRule:
+    rule = "ones" if value == 1.0 else "zeros"
+    return ParamRule(name, shape, type(module).__name__, rule, "constant", value=value, note=note)
+
+
+def _rule_for(
+    name: str,
+    attr: str,
+    module: nn.Module,
+    param: torch.Tensor,
+    scheme: str,
+    activation: Activation | None,
+    zero_norm: bool,
+) -> ParamRule:
+    shape = tuple(param.shape)
+    if isinstance(module, _DENSE) and attr == "weight":
+        return _weight_rule(name, module, shape, scheme, activation)
+    if isinstance(module, _DENSE) and attr == "bias":
+        if scheme != "torch_default":
+            return _constant(name, module, shape, 0.0)
+        weight_fan = fans_of(tuple(module.weight.shape), "torch")[0]
+        bound = 1.0 / math.sqrt(weight_fan)
+        return ParamRule(
+            name, shape, type(module).__name__, "torch_default", "uniform", fan_mode="fan_in",
+            fan=weight_fan, std=bound / math.sqrt(3.0), bound=bound,
+        )  # fmt: skip
+    if isinstance(module, _EMBEDDING) and attr == "weight":
+        padding = getattr(module, "padding_idx", None)
+        note = "" if padding is None else f"row {padding} (padding_idx) zero"
+        return ParamRule(
+            name,
+            shape,
+            type(module).__name__,
+            "embedding_normal",
+            "normal",
+            std=1.0,
+            note=note,
+            zero_index=padding,
+        )
+    if isinstance(module, _NORMS) and attr in ("weight", "bias"):
+        if attr == "weight" and zero_norm:
+            return _constant(name, module, shape, 0.0, note="zero_init_residual")
+        return _constant(name, module, shape, 1.0 if attr == "weight" else 0.0)
+    return ParamRule(
+        name, shape, type(module).__name__, "untouched", "none", note="no rule for this parameter"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# arguments
+
+
+def _check_seed(seed: object) -> int:
+    if seed is None:
+        return secrets.randbits(63)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int >= 0 or None, got {seed!r}")
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed must be an int in [0, 2**64), got {int(seed)}")
+    return int(seed)
+
+
+def _check_mapping(scheme: object, modules: dict[str, nn.Module]) -> dict[str | type[nn.Module], str]:
+    if isinstance(scheme, str):
+        return {"*": check_choice("scheme", scheme, SCHEMES)}
+    if not isinstance(scheme, Mapping):
+        raise TypeError(f"scheme must be a scheme name or a mapping, got {type(scheme).__name__}")
+    mapping: dict[str | type[nn.Module], str] = {}
+    for key, value in scheme.items():
+        if isinstance(key, type) and issubclass(key, nn.Module):
+            used = any(isinstance(m, key) for m in modules.values())
+        elif isinstance(key, str):
+            used = any(fnmatch.fnmatchcase(n, key) for n in modules)
+        else:
+            raise TypeError(
+                f"scheme mapping keys must be module names, patterns or nn.Module classes, got {key!r}"
+            )
+        if not used:
+            raise ValueError(
+                f"scheme mapping key {key!r} matches no module of the model; names: {list(modules)}"
+            )
+        mapping[key] = check_choice(f"scheme[{key!r}]", value, SCHEMES)
+    return mapping
+
+
+def _scheme_for(name: str, module: nn.Module, mapping: dict[str | type[nn.Module], str]) -> str:
+    if name in mapping:
+        return mapping[name]
+    for key, value in mapping.items():
+        if isinstance(key, type) and isinstance(module, key):
+            return value
+    for key, value in mapping.items():
+        if isinstance(key, str) and fnmatch.fnmatchcase(name, key):
+            return value
+    return "auto"
+
+
+def _owners(model: nn.Module) -> dict[str, tuple[nn.Module, str, str]]:
+    """Parameter name -> (owning module, attribute name, module name), first owner of shared ones."""
+    owners: dict[str, tuple[nn.Module, str, str]] = {}
+    for module_name, module in model.named_modules():
+        for attr, param in module.named_parameters(recurse=False):
+            if isinstance(param, nn.parameter.UninitializedParameter):
+                raise ValueError(
+                    f"parameter {module_name}.{attr} of lazy module {type(module).__name__} is not "
+                    "materialized yet; run one forward pass before init_model"
+                )
+            owners.setdefault(f"{module_name}.{attr}" if module_name else attr, (module, attr, module_name))
+    return owners
+
+
+# --------------------------------------------------------------------------------------------
+# the public function
+
+
+def init_model(
+    model: nn.Module,
+    scheme: SchemeArg = "auto",
+    *,
+    seed: int | None = 0,
+    dry_run: bool = False,
+    zero_init_residual: bool = False,
+    stream: str = "torch",
+) -> InitPlan:
+    """Initialize every Linear/Conv/ConvTranspose/Embedding/norm parameter of ``model`` in place.
+
+    ``scheme`` is ``"auto"`` (each weight follows the activation consuming its layer's output,
+    found by tracing the model with ``torch.fx``), a name from ``SCHEMES`` applied to every
+    Linear/Conv weight, or a mapping ``{module name | fnmatch pattern | module class: scheme}``
+    (unmatched layers: ``"auto"``). The rules and their formulas are in this module's docstring.
+
+    Each parameter draws from a generator seeded by ``(seed, parameter name)``: the same model
+    and seed give the same weights whatever else used torch's global RNG (which is never
+    touched). ``seed=None`` picks a random base seed, reported in the plan. With
+    ``dry_run=True`` nothing is changed and the plan says what would be done.
+    ``zero_init_residual=True`` sets to 0 the weight of the last norm layer of every residual
+    branch (traced models only). When tracing fails, activations are guessed from module
+    registration order and a ``TracingFallbackWarning`` is issued.
+
+    Returns:
+        ``InitPlan``: one row per parameter (rule, fan, gain, std or bound, activation found);
+        ``print(plan)`` shows the table.
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+        >>> plan = init_model(net, seed=0)
+        >>> plan["0.weight"].rule, plan["0.weight"].activation, round(plan["0.weight"].std, 4)
+        ('he_normal', 'relu', 0.1768)
+        >>> plan["2.weight"].rule, plan["2.bias"].rule
+        ('lecun_normal', 'zeros')
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    base_seed = _check_seed(seed)
+    if not isinstance(dry_run, bool) or not isinstance(zero_init_residual, bool):
+        raise TypeError("dry_run and zero_init_residual must be bools")
+    if stream not in STREAMS:
+        raise ValueError(f"stream={stream!r} is not available; allowed: {', '.join(map(repr, STREAMS))}")
+    modules = dict(model.named_modules())
+    mapping = _check_mapping(scheme, modules)
+    owners = _owners(model)
+    layers = [n for n, m in modules.items() if isinstance(m, _DENSE)]
+    info = analyze_graph(model, layers)
+    if not info.traced:
+        warnings.warn(
+            f"init_model: torch.fx could not trace {type(model).__name__} ({info.reason}); the "
+            "activation after each layer is guessed from module registration order, which cannot "
+            "see functional activations (F.relu) and may differ from the call order"
+            + ("; zero_init_residual needs the graph and zeroes nothing" if zero_init_residual else ""),
+            TracingFallbackWarning,
+            stacklevel=2,
+        )
+    zero_norms = set(info.residual_norms) if zero_init_residual else set()
+    rows = []
+    params = dict(model.named_parameters())
+    for name in params:
+        module, attr, module_name = owners[name]
+        rule = _rule_for(
+            name,
+            attr,
+            module,
+            params[name],
+            _scheme_for(module_name, module, mapping),
+            info.activations.get(module_name),
+            module_name in zero_norms,
+        )
+        rows.append(rule)
+    if not dry_run:
+        for rule in rows:
+            apply_rule(params[rule.name], rule, seed=base_seed, stream=stream)
+    label: Any = (
+        scheme if isinstance(scheme, str) else {str(getattr(k, "__name__", k)): v for k, v in mapping.items()}
+    )
+    return InitPlan(tuple(rows), base_seed, str(label), stream, info.traced, info.reason, dry_run)
