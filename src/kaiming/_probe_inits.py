@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from ._activations import ACTIVATIONS
 from ._checks import check_choice, check_nonnegative, check_real
 from .gains import calculate_gain
-from .initializers import MODES, Distribution, Mode, variance_scaling
+from .initializers import DISTRIBUTIONS, MODES, Distribution, Mode, variance_scaling
 from .registry import INITIALIZER_NAMES
 from .structured import orthogonal
 
@@ -31,21 +31,15 @@ PROBE_ACTIVATIONS: tuple[str, ...] = tuple(ACTIVATIONS)
 DEFAULT_RANDOM_STD = 0.01
 
 # name -> (family, default mode, distribution); family decides the default scale (gain**2).
+_FAMILY_MODES: dict[str, Mode] = {"he": "fan_in", "xavier": "fan_avg", "lecun": "fan_in"}
 _VARIANCE_SCALING: dict[str, tuple[str, Mode, Distribution]] = {
-    "he_normal": ("he", "fan_in", "normal"),
-    "kaiming_normal": ("he", "fan_in", "normal"),
-    "he_uniform": ("he", "fan_in", "uniform"),
-    "kaiming_uniform": ("he", "fan_in", "uniform"),
-    "he_truncated_normal": ("he", "fan_in", "truncated_normal"),
-    "xavier_normal": ("xavier", "fan_avg", "normal"),
-    "glorot_normal": ("xavier", "fan_avg", "normal"),
-    "xavier_uniform": ("xavier", "fan_avg", "uniform"),
-    "glorot_uniform": ("xavier", "fan_avg", "uniform"),
-    "xavier_truncated_normal": ("xavier", "fan_avg", "truncated_normal"),
-    "lecun_normal": ("lecun", "fan_in", "normal"),
-    "lecun_uniform": ("lecun", "fan_in", "uniform"),
-    "lecun_truncated_normal": ("lecun", "fan_in", "truncated_normal"),
+    f"{family}_{dist}": (family, mode, dist)
+    for family, mode in _FAMILY_MODES.items()
+    for dist in DISTRIBUTIONS
 }
+for _alias, _name in (("kaiming", "he"), ("glorot", "xavier")):
+    for _dist in ("normal", "uniform"):
+        _VARIANCE_SCALING[f"{_alias}_{_dist}"] = _VARIANCE_SCALING[f"{_name}_{_dist}"]
 
 
 @dataclass(frozen=True)

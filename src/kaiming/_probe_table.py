@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, health_of
+
 if TYPE_CHECKING:
     from .probing import LayerStats
 
@@ -20,24 +22,6 @@ __all__ = [
     "render_table",
     "summarize",
 ]
-
-VANISHING_STD = 1e-3
-"""Post-activation std below this (the input's std is 1): the signal has vanished."""
-EXPLODING_STD = 1e3
-"""Pre- or post-activation std above this: the signal has exploded."""
-DYING_UNITS = 0.5
-"""Share of units that are exactly 0 for the whole batch at or above which a layer is dying."""
-
-
-def health_of(pre_std: float, post_std: float, dead_units: float) -> str:
-    """The forward health verdict of a layer; the first match wins: exploding, vanishing, dying."""
-    if not pre_std <= EXPLODING_STD or not post_std <= EXPLODING_STD:
-        return "exploding"
-    if post_std < VANISHING_STD:
-        return "vanishing"
-    if dead_units >= DYING_UNITS:
-        return "dying"
-    return "healthy"
 
 
 def format_number(value: float | None) -> str:

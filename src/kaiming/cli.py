@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ._checks import check_choice
 from ._probe_inits import ALIASES, PROBE_ACTIVATIONS, PROBE_INITS
 from ._probe_table import format_number, render_table
 from .fans import LAYOUTS
@@ -171,6 +172,8 @@ def _run_compare(args: argparse.Namespace) -> int:
     inits = [name.strip() for name in args.inits.split(",") if name.strip()]
     if not inits:
         raise _UsageError(f"--inits needs at least one init name, got {args.inits!r}")
+    for init in inits:  # fail fast, before the first (possibly long) probe
+        check_choice("init", init, PROBE_INITS)
     results = [probe(init, **_probe_kwargs(args, init, share=True)) for init in inits]
     rows = [_compare_row(init, result) for init, result in zip(inits, results, strict=True)]
     if args.plot:

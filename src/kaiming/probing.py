@@ -22,7 +22,8 @@ Health verdict per layer (forward), first match wins:
 
 - ``"exploding"``: pre- or post-activation std above ``EXPLODING_STD = 1e3`` (or overflowed),
 - ``"vanishing"``: post-activation std below ``VANISHING_STD = 1e-3``,
-- ``"dying"``: at least ``DYING_UNITS = 0.5`` of the units are exactly 0 for the whole batch,
+- ``"dying"``: at least ``DYING_UNITS = 0.6`` of the units are exactly 0 for the whole batch
+  (deep ReLU networks approach 50% by the collapse of the batch alone, see ``DYING_UNITS``),
 - ``"healthy"`` otherwise.
 
 The input has std 1, so the thresholds are "a thousand times smaller/larger than the input".
@@ -46,11 +47,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _probe_stats as st
-from ._checks import check_choice, check_nonnegative, check_positive_int
-from ._probe_inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec, resolve_activation, resolve_init
+from ._checks import check_choice, check_positive_int
+from ._probe_inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
 from ._probe_table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
 from ._random import resolve_rng
-from .theory import BN_EPS, _propagate, layer_fans, resolve_widths
+from .theory import BN_EPS, _propagate, layer_fans, resolve_network
 
 __all__ = [
     "DYING_UNITS",
@@ -167,25 +168,32 @@ def probe(
 
     Example:
         >>> res = probe("he", "relu", depth=20, width=256, batch=64)
-        >>> res.layers[-1].health, round(res.layers[-1].pre_std, 1)
-        ('healthy', 1.0)
+        >>> res.layers[-1].health, round(res.layers[-1].theory_pre_std, 3)    # sqrt(2)
+        ('healthy', 1.414)
         >>> probe("random", "tanh", depth=10, width=256, batch=64).summary()[:40]
-        'signal vanishes by layer 3: post-activat'
+        'signal vanishes by layer 4: post-activat'
 
     Raises:
         ValueError / TypeError: an unknown name, a non-positive size, a ``histogram_layer`` outside
             ``1..depth``, an option the init does not use (``std`` without ``random``), ...
     """
-    act, param = resolve_activation(activation, activation_param)
-    spec = resolve_init(init, activation=act, activation_param=param, mode=mode, std=std, gain=gain)
-    depth, widths = resolve_widths(depth, width)
-    batch = check_positive_int("batch", batch)
-    bias_std = check_nonnegative("bias_std", bias_std)
+    net = resolve_network(
+        init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
+    )
+    spec, act, param, widths, batch, bias_std = (
+        net.spec,
+        net.activation,
+        net.param,
+        net.widths,
+        net.batch,
+        net.bias_std,
+    )
+    depth = len(widths)
     input_dist = check_choice("input_dist", input_dist, INPUT_DISTS)
     dtype_name = check_choice(
         "dtype", np.dtype(dtype).name if _is_dtype(dtype) else dtype, ("float32", "float64")
     )
-    for name, flag in (("batch_norm", batch_norm), ("backward", backward), ("theory", theory)):
+    for name, flag in (("backward", backward), ("theory", theory)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool, got {flag!r}")
     bins = check_positive_int("bins", bins)
@@ -217,7 +225,7 @@ def probe(
     run = _Run(spec, act, param, widths, batch, bias_std, batch_norm, np.dtype(dtype_name), rng, backward)
     rows = run.forward(input_dist, histogram_layer, bins)
     grads = run.backward() if backward else None
-    predicted = _propagate(spec, act, param, widths, batch, bias_std**2, batch_norm) if theory else None
+    predicted = _propagate(net) if theory else None
     layers = [_layer_stats(i, row, grads, predicted) for i, row in enumerate(rows)]
     return ProbeResult(config, layers, run.histogram, summarize(layers))
 

@@ -4,12 +4,11 @@
 - :func:`inspection`: run a model on a batch with hooks that are *always* removed, under
   ``torch.no_grad()`` and in eval mode, restoring every module's train/eval flag afterwards;
 - :func:`forward_order`: the weight layers a forward pass actually calls, in call order;
-- :func:`format_table`: the plain-text tables the reports print.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -25,7 +24,6 @@ __all__ = [
     "StopForward",
     "check_batch",
     "check_model",
-    "format_table",
     "forward_order",
     "inspection",
     "layer_bias",
@@ -143,21 +141,3 @@ def forward_order(
         for handle in own:
             handle.remove()
     return order
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table: one header line, a rule, one line per row; floats with 4 significant digits."""
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        return str(value)
-
-    cells = [list(headers)] + [[cell(v) for v in row] for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
-    lines = [
-        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
-        for line in cells
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)

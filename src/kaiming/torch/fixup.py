@@ -34,7 +34,8 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the conventional name
 
 from .._checks import check_positive_int
-from ._schemes import WEIGHT_LAYERS, check_model, format_table, layer_bias, layer_weight, model_generator
+from ._schemes import WEIGHT_LAYERS, check_model, layer_bias, layer_weight, model_generator
+from ._table import NamedRows, format_table
 from ._tensors import kaiming_normal_, zeros_
 
 __all__ = [
@@ -68,11 +69,14 @@ class FixupParam:
 
 
 @dataclass(frozen=True)
-class FixupReport:
+class FixupReport(NamedRows):
     """What :func:`fixup_init_` did: ``L`` branches, one row per parameter it set; ``str()`` is the table."""
 
     num_branches: int
     params: tuple[FixupParam, ...]
+
+    def _rows(self) -> tuple[Any, ...]:
+        return self.params
 
     def table(self) -> str:
         """One row per parameter: name, rule, std."""

@@ -32,7 +32,6 @@ from ._schemes import (
     StopForward,
     check_batch,
     check_model,
-    format_table,
     forward_order,
     inspection,
     layer_bias,
@@ -40,6 +39,7 @@ from ._schemes import (
     model_generator,
     run_forward,
 )
+from ._table import NamedRows, format_table, json_number
 from ._tensors import orthogonal_, zeros_
 
 __all__ = ["LSUVLayer", "LSUVReport", "LSUVWarning", "lsuv_"]
@@ -68,8 +68,11 @@ class LSUVLayer:
 
 
 @dataclass(frozen=True)
-class LSUVReport:
-    """Per-layer record of an :func:`lsuv_` call, in forward order; ``str()`` gives the table."""
+class LSUVReport(NamedRows):
+    """Per-layer record of an :func:`lsuv_` call, in forward order; ``str()`` gives the table.
+
+    ``report["conv1"]`` is the row of one layer; iterating gives the rows.
+    """
 
     layers: tuple[LSUVLayer, ...]
     tol: float
@@ -81,6 +84,9 @@ class LSUVReport:
         """Whether every layer ended within ``tol`` of unit variance."""
         return all(layer.converged for layer in self.layers)
 
+    def _rows(self) -> tuple[Any, ...]:
+        return self.layers
+
     def table(self) -> str:
         """The report as a plain-text table, one row per layer."""
         headers = ("layer", "kind", "scale", "initial_var", "final_var", "iters", "converged")
@@ -91,7 +97,10 @@ class LSUVReport:
         return {
             "tol": self.tol,
             "converged": self.converged,
-            "layers": [asdict(layer) for layer in self.layers],
+            "layers": [
+                {key: json_number(v) if isinstance(v, float) else v for key, v in asdict(layer).items()}
+                for layer in self.layers
+            ],
             "skipped": list(self.skipped),
         }
 

@@ -42,7 +42,8 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from .._checks import check_real, check_shape
-from ._schemes import WEIGHT_LAYERS, check_model, format_table, layer_weight, model_generator
+from ._schemes import WEIGHT_LAYERS, check_model, layer_weight, model_generator
+from ._table import NamedRows, format_table
 from ._tensors import make_generator
 
 __all__ = ["MaskedLayer", "SparseMasks", "apply_mask_", "random_mask", "sparse_init_"]
@@ -157,7 +158,7 @@ def _masking_hook(mask: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 @dataclass(frozen=True)
-class SparseMasks:
+class SparseMasks(NamedRows):
     """The masks :func:`sparse_init_` applied, by parameter name, and helpers to keep them in training."""
 
     layers: tuple[MaskedLayer, ...]
@@ -192,6 +193,9 @@ class SparseMasks:
             hook = _masking_hook(mask.to(param.device))
             handles.append(param.register_hook(hook))  # type: ignore[no-untyped-call]
         return handles
+
+    def _rows(self) -> tuple[Any, ...]:
+        return self.layers
 
     def table(self) -> str:
         """One row per masked weight."""

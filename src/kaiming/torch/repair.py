@@ -34,13 +34,13 @@ from ._schemes import (
     Batch,
     check_batch,
     check_model,
-    format_table,
     inspection,
     layer_bias,
     layer_weight,
     model_generator,
     run_forward,
 )
+from ._table import NamedRows, format_table
 from ._tensors import kaiming_normal_, normal_
 
 __all__ = ["DeadUnitWarning", "RepairReport", "RepairedLayer", "repair_dead_relus_"]
@@ -68,7 +68,7 @@ class RepairedLayer:
 
 
 @dataclass(frozen=True)
-class RepairReport:
+class RepairReport(NamedRows):
     """What :func:`repair_dead_relus_` found and changed; ``str()`` is the per-layer table."""
 
     layers: tuple[RepairedLayer, ...]
@@ -84,6 +84,9 @@ class RepairReport:
     def success(self) -> bool:
         """Whether the dead fraction ended at or under ``max_dead_fraction``."""
         return self.dead_fraction_after <= self.max_dead_fraction
+
+    def _rows(self) -> tuple[Any, ...]:
+        return self.layers
 
     def table(self) -> str:
         """One row per layer, then the totals."""
