@@ -11,18 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("sklearn")
-
-from kaiming.experiments._data import load_digits_split  # noqa: E402
-from kaiming.experiments._inits import CONVERGENCE_INITS, INIT_SPECS, apply_init  # noqa: E402
-from kaiming.experiments._models import make_mlp  # noqa: E402
-from kaiming.experiments._progress import Progress  # noqa: E402
-from kaiming.experiments._train import Curves, TrainConfig, train  # noqa: E402
-from kaiming.experiments.cli import main  # noqa: E402
-from kaiming.experiments.convergence import ConvergenceConfig, run_convergence  # noqa: E402
-from kaiming.experiments.depth import (  # noqa: E402
+from kaiming.experiments._data import load_digits_split
+from kaiming.experiments._inits import CONVERGENCE_INITS, INIT_SPECS, apply_init
+from kaiming.experiments._models import make_mlp
+from kaiming.experiments._progress import Progress
+from kaiming.experiments._train import Curves, TrainConfig, train
+from kaiming.experiments.cli import main
+from kaiming.experiments.convergence import ConvergenceConfig, run_convergence
+from kaiming.experiments.depth import (
     DepthConfig,
     Profile,
     crossing_cell,
