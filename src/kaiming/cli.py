@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -281,7 +282,8 @@ def _add_plugins(sub: Any) -> None:
             module = import_module(module_name)
         except ImportError:
             continue  # not installed / not written yet: not listed
-        parser = sub.add_parser(command, help=(module.__doc__ or command).strip().splitlines()[0])
+        summary = getattr(module, "SUMMARY", None) or (module.__doc__ or command).strip().splitlines()[0]
+        parser = sub.add_parser(command, help=summary)
         module.add_arguments(parser)
         parser.set_defaults(handler=module.run)
 
@@ -290,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``kaiming`` argument parser with every available subcommand."""
     parser = _Parser(
         prog="kaiming",
-        description="Weight initialization built around He/Kaiming init: probe, compare, sample.",
+        description=(
+            "Weight initialization built around He/Kaiming init: probe, compare, sample, explore, experiment."
+        ),
         epilog="run 'kaiming COMMAND --help' for a command's options and examples",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -311,6 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, _UsageError) as exc:
         print(f"kaiming {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error; silence the final flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"kaiming {args.command}: error: {exc}", file=sys.stderr)
         return 1

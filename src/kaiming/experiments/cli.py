@@ -24,6 +24,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+SUMMARY = "run the experiments on real data: convergence, depth stability"
+"""One line for ``kaiming --help``."""
+
 __all__ = ["add_arguments", "main", "run"]
 
 DEFAULT_OUT = "experiment-results"

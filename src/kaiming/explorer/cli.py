@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+SUMMARY = "serve the interactive explorer web page (default http://127.0.0.1:8765/)"
+"""One line for ``kaiming --help``."""
+
 __all__ = ["add_arguments", "run"]
 
 
