@@ -6,16 +6,14 @@ import json
 from typing import Any
 
 import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
 
-torch = pytest.importorskip("torch")
+from kaiming._health import EXPLODING_STD, VANISHING_STD
+from kaiming.torch import TracingFallbackWarning, analyze, init_model, normal_
 
-import torch.nn.functional as F  # noqa: E402, N812
-from torch import nn  # noqa: E402
-
-from kaiming._health import EXPLODING_STD, VANISHING_STD  # noqa: E402
-from kaiming.torch import TracingFallbackWarning, analyze, init_model, normal_  # noqa: E402
-
-from .test_torch_model_init import FunctionalNet, ResNetish, SmallCNN, Untraceable, mlp  # noqa: E402
+from .test_torch_model_init import FunctionalNet, ResNetish, SmallCNN, Untraceable, mlp
 
 
 def batch(*shape: int, seed: int = 0) -> torch.Tensor:

@@ -7,14 +7,12 @@ import json
 import math
 
 import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
 
-torch = pytest.importorskip("torch")
-
-import torch.nn.functional as F  # noqa: E402, N812
-from torch import nn  # noqa: E402
-
-from kaiming.gains import calculate_gain  # noqa: E402
-from kaiming.torch import InitPlan, TracingFallbackWarning, init_model  # noqa: E402
+from kaiming.gains import calculate_gain
+from kaiming.torch import InitPlan, TracingFallbackWarning, init_model
 
 
 def mlp(widths: list[int], act: type[nn.Module] = nn.ReLU) -> nn.Sequential:

@@ -7,15 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
 
-torch = pytest.importorskip("torch")
-stats = pytest.importorskip("scipy.stats")
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import kaiming.torch as kt  # noqa: E402
-from kaiming.gains import calculate_gain  # noqa: E402
+import kaiming.torch as kt
+from kaiming.gains import calculate_gain
 
 SHAPE = (256, 64, 3, 3)  # a conv kernel: fan_in = 576, fan_out = 2304; 147,456 values
 FAN_IN, FAN_OUT = 64 * 9, 256 * 9

@@ -31,8 +31,10 @@ from .initializers import (
     xavier_truncated_normal,
     xavier_uniform,
 )
+from .probing import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, ProbeResult, probe
 from .registry import INITIALIZER_NAMES, get_initializer
 from .structured import constant, delta_orthogonal, dirac, identity, ones, orthogonal, sparse, zeros
+from .theory import GaussianMoments, MeanFieldLayer, gaussian_moments, mean_field
 
 __version__ = "0.1.0"
 
@@ -42,17 +44,24 @@ __all__ = [
     "LAYOUTS",
     "MODES",
     "NONLINEARITIES",
+    "PROBE_ACTIVATIONS",
+    "PROBE_INITS",
     "TRUNCATED_NORMAL_STD",
     "Distribution",
+    "GaussianMoments",
     "Initializer",
+    "LayerStats",
     "Layout",
+    "MeanFieldLayer",
     "Mode",
+    "ProbeResult",
     "__version__",
     "calculate_gain",
     "compute_fans",
     "constant",
     "delta_orthogonal",
     "dirac",
+    "gaussian_moments",
     "get_initializer",
     "glorot_normal",
     "glorot_uniform",
@@ -66,8 +75,10 @@ __all__ = [
     "lecun_normal",
     "lecun_truncated_normal",
     "lecun_uniform",
+    "mean_field",
     "ones",
     "orthogonal",
+    "probe",
     "sparse",
     "stream",
     "variance_scaling",

@@ -85,3 +85,43 @@ __all__ = [
     "xavier_uniform_",
     "zeros_",
 ]
+
+# --- Data-dependent and deep-net schemes (helper `torch-schemes`, issue 3) -------------------
+# LSUV, Fixup, dead-ReLU repair and lottery-ticket sparse init; kept in one block to ease merging.
+from .fixup import (
+    FixupBlock,
+    FixupBranch,
+    FixupConvBlock,
+    FixupParam,
+    FixupReport,
+    FixupResidualCNN,
+    FixupResidualMLP,
+    fixup_init_,
+)
+from .lsuv import LSUVLayer, LSUVReport, LSUVWarning, lsuv_
+from .masks import MaskedLayer, SparseMasks, apply_mask_, random_mask, sparse_init_
+from .repair import DeadUnitWarning, RepairedLayer, RepairReport, repair_dead_relus_
+
+__all__ += [
+    "DeadUnitWarning",
+    "FixupBlock",
+    "FixupBranch",
+    "FixupConvBlock",
+    "FixupParam",
+    "FixupReport",
+    "FixupResidualCNN",
+    "FixupResidualMLP",
+    "LSUVLayer",
+    "LSUVReport",
+    "LSUVWarning",
+    "MaskedLayer",
+    "RepairReport",
+    "RepairedLayer",
+    "SparseMasks",
+    "apply_mask_",
+    "fixup_init_",
+    "lsuv_",
+    "random_mask",
+    "repair_dead_relus_",
+    "sparse_init_",
+]

@@ -15,7 +15,7 @@ call when a layer is called more than once):
   of units (channels for conv-like layers, features otherwise) that are 0 for the whole batch;
 - ``grad_std``: std of dL/d(layer output); ``weight_grad_std``: std of dL/d(weight);
 - ``health``: ``kaiming._health.health_of`` on the stds divided by the input's std
-  (``VANISHING_STD = 1e-3``, ``EXPLODING_STD = 1e3``, ``DYING_UNITS = 0.5``; integer inputs,
+  (``VANISHING_STD = 1e-3``, ``EXPLODING_STD = 1e3``, ``DYING_UNITS = 0.6``; integer inputs,
   e.g. token ids, use 1 as the reference std).
 
 The loss: ``loss_fn(output, targets)`` if given; else cross-entropy for integer ``targets`` and

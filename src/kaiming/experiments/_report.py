@@ -1,0 +1,107 @@
+"""Shared output helpers: tables (terminal and Markdown), machine description, file writing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["fmt_mean_std", "machine_info", "markdown_table", "text_table", "write_json", "write_text"]
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Return a plain aligned table for the terminal.
+
+    Example:
+        >>> print(text_table(["init", "acc"], [["he", "0.97"], ["xavier", "0.95"]]))
+        init    acc
+        ------  ----
+        he      0.97
+        xavier  0.95
+    """
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in (header, ["-" * w for w in widths], *rows)
+    ]
+    return "\n".join(lines)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Return a GitHub Markdown table.
+
+    Example:
+        >>> print(markdown_table(["init", "acc"], [["he", "0.97"]]))
+        | init | acc |
+        | --- | --- |
+        | he | 0.97 |
+    """
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt_mean_std(values: Sequence[float], digits: int = 3) -> str:
+    """Format ``mean ± std`` (population std) of the finite values, or ``"-"`` if there are none.
+
+    Example:
+        >>> fmt_mean_std([0.5, 0.7], digits=2)
+        '0.60 ± 0.10'
+    """
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "-"
+    mean = sum(finite) / len(finite)
+    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / len(finite))
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def machine_info() -> dict[str, Any]:
+    """Describe the machine and library versions a result was measured with."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+    with contextlib.suppress(OSError):  # no load average off POSIX
+        info["load_average_1min"] = round(os.getloadavg()[0], 2)
+    import numpy
+
+    info["numpy"] = numpy.__version__
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover - torch missing
+        pass
+    return info
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` as indented JSON (NaN written as null) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_nan_to_none(payload), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _nan_to_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_to_none(item) for item in value]
+    return value

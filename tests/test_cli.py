@@ -1,0 +1,178 @@
+"""The ``kaiming`` command end to end: output, JSON schema, plot files, .npy, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kaiming
+from kaiming import cli
+
+SRC = str(Path(kaiming.__file__).resolve().parents[1])
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse's own exits (--help, usage errors)
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_probe_table_and_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "probe", "--init", "he", "--act", "relu", "--depth", "6", "--width", "64")
+    assert code == 0 and err == ""
+    header = out.splitlines()[0]
+    for column in (
+        "Layer",
+        "Pre-Act Mean",
+        "Pre-Act Std",
+        "Post-Act Mean",
+        "Post-Act Std",
+        "Dead %",
+        "Health",
+    ):
+        assert column in header
+    assert "Theory Std" in header and len(out.splitlines()) == 2 + 6 + 1
+    assert out.splitlines()[-1].startswith("healthy through 6 layers")
+
+
+def test_probe_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "probe", "--init", "random", "--std", "0.05", "--act", "tanh", "--depth", "4",
+        "--width", "32,32,16,8", "--batch", "16", "--json", "--histogram-layer", "2",
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"config", "layers", "histogram", "summary"}
+    assert data["config"]["std"] == 0.05 and data["config"]["widths"] == [32, 32, 16, 8]
+    assert len(data["layers"]) == 4 and data["histogram"]["layer"] == 2
+    keys = {
+        "layer", "fan_in", "fan_out", "pre_mean", "pre_std", "post_mean", "post_std", "dead_fraction",
+        "dead_units_fraction", "health", "grad_std", "weight_grad_std", "theory_pre_std", "theory_post_std",
+        "theory_grad_std",
+    }  # fmt: skip
+    assert keys <= set(data["layers"][0])
+    assert data["layers"][0]["health"] in {"healthy", "vanishing", "exploding", "dying"}
+
+
+def test_compare_prints_table_and_writes_png(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    plot = tmp_path / "compare.png"
+    code, out, err = run(
+        capsys, "compare", "--inits", "he,xavier,random", "--act", "relu", "--depth", "20", "--width", "64",
+        "--batch", "32", "--plot", str(plot),
+    )  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["Init", "Last", "Std"]
+    assert [line.split()[0] for line in lines[2:5]] == ["he", "xavier", "random"]
+    assert "signal vanishes" in lines[3] and "healthy" in lines[2]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib import image
+
+    pixels = image.imread(plot)
+    assert pixels.shape[0] > 200 and pixels.shape[1] > 2 * pixels.shape[0] - 400  # two panels side by side
+    assert float(pixels[..., :3].std()) > 0.05  # not blank
+
+
+def test_probe_svg_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    plot = tmp_path / "p.svg"
+    code, _, _ = run(capsys, "probe", "--depth", "3", "--width", "16", "--batch", "8", "--plot", str(plot))
+    assert code == 0
+    text = plot.read_text()
+    assert (
+        text.lstrip().startswith("<?xml") and "<svg" in text and "stroke-dasharray" in text
+    )  # theory dashed
+
+
+def test_sample_writes_npy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out_file = tmp_path / "w.npy"
+    code, out, _ = run(capsys, "sample", "he_normal", "64", "32", "--seed", "3", "--out", str(out_file))
+    assert code == 0 and "wrote" in out
+    np.testing.assert_array_equal(np.load(out_file), kaiming.he_normal((64, 32), seed=3, dtype=np.float32))
+    conv = tmp_path / "c.npy"
+    code, _, _ = run(
+        capsys, "sample", "xavier_uniform", "8", "4", "3", "3", "--layout", "torch", "--dtype", "float64",
+        "--seed", "1", "--out", str(conv),
+    )  # fmt: skip
+    assert code == 0
+    want = kaiming.xavier_uniform((8, 4, 3, 3), layout="torch", seed=1, dtype=np.float64)
+    np.testing.assert_array_equal(np.load(conv), want)
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        (["probe", "--init", "kaiming_magic"], "init"),
+        (["probe", "--depth", "0"], "depth"),
+        (["probe", "--width", "-3"], "width"),
+        (["probe", "--width", "abc"], "width"),
+        (["probe", "--init", "he", "--std", "0.1"], "std"),
+        (["probe", "--plot", "out.gif", "--depth", "2", "--width", "4"], ".png"),
+        (["compare", "--inits", "he,bogus"], "bogus"),
+        (["compare", "--inits", ","], "inits"),
+        (["sample", "he_normal", "0", "3", "--out", "x.npy"], "shape"),
+        (["sample", "he_normal", "5", "--out", "x.npy"], "at least 2"),
+        (["sample", "nonsense", "5", "5", "--out", "x.npy"], "unknown initializer"),
+        (["sample", "he_normal", "5", "5"], "--out"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_errors_are_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    text: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and text in err and "Traceback" not in err
+
+
+def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("probe", "compare", "sample"):
+        code, out, _ = run(capsys, command, "--help")
+        assert code == 0 and "examples:" in out and f"kaiming {command}" in out
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and all(c in out for c in ("probe", "compare", "sample"))
+
+
+def test_plugins_are_listed_only_when_present() -> None:
+    assert cli._PLUGINS == {"explore": "kaiming.explorer.cli", "experiment": "kaiming.experiments.cli"}
+    parser = cli.build_parser()
+    choices = next(a for a in parser._actions if a.dest == "command").choices
+    assert choices is not None
+    for command, module in cli._PLUGINS.items():
+        try:
+            __import__(module)
+            present = True
+        except ImportError:
+            present = False
+        assert (command in choices) == present
+
+
+def test_python_dash_m_and_import_needs_numpy_only(tmp_path: Path) -> None:
+    env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "kaiming", "probe", "--depth", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "depth" in done.stderr
+    code = (
+        "import sys, kaiming; bad = {'matplotlib', 'torch', 'scipy'} & set(sys.modules); print(sorted(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]"

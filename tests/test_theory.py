@@ -1,0 +1,128 @@
+"""Mean-field theory: closed forms, quadrature against scipy, the recursion, per-init variances."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from kaiming import gaussian_moments, mean_field
+from kaiming._activations import get_activation
+from kaiming.theory import _numeric_moments
+
+SMOOTH_AND_KINKED = ["elu", "selu", "gelu", "silu", "swish", "tanh", "sigmoid", "softplus"]
+
+
+def scipy_moments(name: str, q: float, param: float) -> tuple[float, float, float]:
+    act = get_activation(name)
+    s = math.sqrt(q)
+
+    def expect(f: object) -> float:
+        def integrand(t: float) -> float:
+            z = np.array([s * t])
+            return float(f(z)[0]) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # type: ignore[operator]
+
+        return sum(integrate.quad(integrand, a, b, limit=200)[0] for a, b in ((-40, 0), (0, 40)))
+
+    return (
+        expect(lambda z: act(z, param)),
+        expect(lambda z: act(z, param) ** 2),
+        expect(lambda z: act.grad(z, param) ** 2),
+    )
+
+
+@pytest.mark.parametrize("name", SMOOTH_AND_KINKED)
+@pytest.mark.parametrize("q", [0.01, 1.0, 7.5])
+def test_quadrature_matches_scipy(name: str, q: float) -> None:
+    param = get_activation(name).default_param
+    m = gaussian_moments(name, q)
+    want = scipy_moments(name, q, param)
+    assert (m.mean, m.second, m.deriv_second) == pytest.approx(want, rel=1e-7, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "slope"), [("relu", 0.0), ("leaky_relu", 0.01), ("prelu", 0.25), ("linear", None)]
+)
+@pytest.mark.parametrize("q", [0.3, 2.0])
+def test_closed_forms_and_quadrature_agree(name: str, slope: float | None, q: float) -> None:
+    closed = gaussian_moments(name, q)
+    a = 0.0 if slope is None else slope
+    if name == "linear":
+        assert (closed.mean, closed.second, closed.deriv_second) == (0.0, q, 1.0)
+    else:
+        assert closed.second == pytest.approx((1 + a * a) * q / 2, rel=1e-15)
+        assert closed.mean == pytest.approx((1 - a) * math.sqrt(q / (2 * math.pi)), rel=1e-15)
+    numeric = _numeric_moments(name, q, get_activation(name).default_param)
+    assert numeric.mean == pytest.approx(closed.mean, rel=1e-10, abs=1e-15)
+    assert numeric.second == pytest.approx(closed.second, rel=1e-10)
+    assert numeric.deriv_second == pytest.approx(closed.deriv_second, rel=1e-10)
+    assert numeric.z2_deriv_second == pytest.approx(closed.z2_deriv_second, rel=1e-10)
+
+
+def test_recursion_relu_he_xavier_random() -> None:
+    # He: sigma_w^2 = 2, q_1 = 2 and q_{l+1} = 2 * q_l / 2: constant; post std sqrt(q/2 - q/2pi).
+    he = mean_field("he", "relu", 5, 64)
+    assert all(layer.pre_std == pytest.approx(math.sqrt(2), rel=1e-12) for layer in he)
+    assert he[-1].post_std == pytest.approx(math.sqrt(1 - 1 / math.pi), rel=1e-12)
+    assert he[0].grad_std == pytest.approx(math.sqrt(0.5), rel=1e-12)  # chi = 2 * 1/2 = 1
+    # Xavier (fan_avg = fan_in for square layers): sigma_w^2 = 1, q halves per layer.
+    xavier = mean_field("xavier", "relu", 5, 64)
+    assert [layer.pre_std**2 for layer in xavier] == pytest.approx([1, 0.5, 0.25, 0.125, 0.0625], rel=1e-12)
+    # random std 0.01 at width 512: sigma_w^2 = 0.0512, q multiplies by 0.0256 per layer.
+    rnd = mean_field("random", "relu", 3, 512)
+    assert rnd[2].pre_std ** 2 == pytest.approx(0.0512 * 0.0256**2, rel=1e-12)
+    # Weight gradient: E[h_{l-1}^2] Var[dL/dz_l] / batch.
+    assert he[1].weight_grad_std == pytest.approx(math.sqrt(1.0 * 0.5 / 256), rel=1e-12)
+    assert he[0].weight_grad_std == pytest.approx(math.sqrt(1.0 * 0.5 / 256), rel=1e-12)
+
+
+def test_bias_and_varying_widths_and_modes() -> None:
+    layers = mean_field("he", "linear", 3, [100, 50, 25], bias_std=0.5)
+    # q_1 = 2 + 0.25; q_2 = (2/100) * 100 * q_1 + 0.25; q_3 = (2/50) * 50 * q_2 + 0.25
+    q1 = 2.25
+    q2 = 2 * q1 + 0.25
+    assert [layer.pre_std**2 for layer in layers] == pytest.approx([q1, q2, 2 * q2 + 0.25], rel=1e-12)
+    assert [(layer.fan_in, layer.fan_out) for layer in layers] == [(100, 100), (100, 50), (50, 25)]
+    # Backward through a linear net: Var[dL/dh_{l-1}] = (2 / fan_in) * fan_out * Var[dL/dz_l].
+    assert layers[1].grad_std ** 2 == pytest.approx(2 / 50 * 25, rel=1e-12)
+    out = mean_field("he", "linear", 3, [100, 50, 25], mode="fan_out")
+    # fan_out: each layer multiplies the gradient variance by (2 / fan_out) * fan_out = 2.
+    assert out[1].weight_variance == pytest.approx(2 / 50) and out[1].grad_std ** 2 == pytest.approx(2.0)
+    orth = mean_field("orthogonal", "linear", 2, [64, 32])
+    # 64 -> 32 with orthonormal columns: entries have variance 1/64, each output unit variance 1,
+    # and the gradient variance halves going back (W.T keeps 32 of 64 dimensions).
+    assert orth[1].weight_variance == pytest.approx(1 / 64) and orth[1].pre_std == pytest.approx(1.0)
+    assert orth[0].grad_std ** 2 == pytest.approx(0.5)
+
+
+def test_batch_norm_and_selu_fixed_point() -> None:
+    bn = mean_field("xavier", "tanh", 4, 128, batch_norm=True, bias_std=3.0)
+    assert all(layer.pre_std == pytest.approx(1.0, abs=1e-4) for layer in bn)  # bias is removed by BN
+    selu = mean_field("lecun", "selu", 20, 256)
+    assert all(layer.post_std == pytest.approx(1.0, abs=1e-6) for layer in selu)
+    assert all(abs(layer.post_mean) < 1e-6 for layer in selu)
+
+
+def test_he_gain_follows_leaky_slope() -> None:
+    layers = mean_field("he", "leaky_relu", 4, 64, activation_param=0.3)
+    # sigma_w^2 = 2 / (1 + a^2) and E[phi^2] = (1 + a^2) q / 2: q stays at sigma_w^2.
+    assert all(layer.pre_std**2 == pytest.approx(2 / 1.09, rel=1e-12) for layer in layers)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "text"),
+    [
+        (("he", "relu", 0, 8), {}, "depth"),
+        (("he", "nope", 3, 8), {}, "activation"),
+        (("nope", "relu", 3, 8), {}, "init"),
+        (("he", "relu", 3, [8, 8]), {}, "width"),
+        (("he", "relu", 3, 8), {"bias_std": -1.0}, "bias_std"),
+    ],
+)
+def test_bad_input(args: tuple[object, ...], kwargs: dict[str, object], text: str) -> None:
+    with pytest.raises(ValueError, match=text):
+        mean_field(*args, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="variance"):
+        gaussian_moments("relu", -1.0)
