@@ -17,6 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 __all__ = [
+    "check_array_request",
     "check_choice",
     "check_dtype",
     "check_fraction",
@@ -131,3 +132,13 @@ def check_dtype(value: object, name: str = "dtype") -> np.dtype[np.floating]:
         )
     float_dtype: np.dtype[np.floating] = dtype
     return float_dtype
+
+
+def check_array_request(
+    shape: object, dtype: object, min_rank: int = 0
+) -> tuple[tuple[int, ...], np.dtype[np.floating]]:
+    """Validate the ``shape`` and float ``dtype`` of an array to be made, and that it fits."""
+    dims = check_shape(shape, min_rank=min_rank)
+    out_dtype = check_dtype(dtype)
+    check_size_fits(dims, out_dtype)
+    return dims, out_dtype

@@ -23,8 +23,8 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from ._checks import (
+    check_array_request,
     check_choice,
-    check_dtype,
     check_nonnegative,
     check_positive_int,
     check_shape,
@@ -169,9 +169,7 @@ def _std_for(
 def _prepare(
     shape: object, dtype: object, seed: object, rng: object, min_rank: int
 ) -> tuple[tuple[int, ...], np.dtype[np.floating], np.random.Generator]:
-    dims = check_shape(shape, min_rank=min_rank)
-    out_dtype = check_dtype(dtype)
-    check_size_fits(dims, out_dtype)
+    dims, out_dtype = check_array_request(shape, dtype, min_rank)
     return dims, out_dtype, resolve_rng(seed, rng)
 
 

@@ -12,14 +12,12 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from ._checks import (
+    check_array_request,
     check_choice,
-    check_dtype,
     check_fraction,
     check_nonnegative,
     check_positive_int,
     check_real,
-    check_shape,
-    check_size_fits,
 )
 from ._random import SeedLike, resolve_rng
 from .fans import LAYOUTS, Layout
@@ -42,9 +40,7 @@ Array = NDArray[np.floating]
 def _setup(
     shape: object, dtype: object, layout: object, min_rank: int
 ) -> tuple[tuple[int, ...], np.dtype[np.floating], Layout]:
-    dims = check_shape(shape, min_rank=min_rank)
-    out_dtype = check_dtype(dtype)
-    check_size_fits(dims, out_dtype)
+    dims, out_dtype = check_array_request(shape, dtype, min_rank)
     return dims, out_dtype, check_choice("layout", layout, LAYOUTS)
 
 
@@ -239,9 +235,7 @@ def constant(shape: int | tuple[int, ...], value: float, *, dtype: DTypeLike = n
         array([[0.5, 0.5],
                [0.5, 0.5]])
     """
-    dims = check_shape(shape)
-    out_dtype = check_dtype(dtype)
-    check_size_fits(dims, out_dtype)
+    dims, out_dtype = check_array_request(shape, dtype)
     filled: Array = np.full(dims, check_real("value", value), dtype=out_dtype)
     return filled
 
