@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, health_of
+from ._table import render_table
 
 if TYPE_CHECKING:
     from .probing import LayerStats
@@ -19,7 +20,6 @@ __all__ = [
     "format_table",
     "gradient_verdict",
     "health_of",
-    "render_table",
     "summarize",
 ]
 
@@ -33,15 +33,6 @@ def format_number(value: float | None) -> str:
     if value != 0 and not 1e-3 <= abs(value) < 1e4:
         return f"{value:.3e}"
     return f"{value:.4f}"
-
-
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Right-aligned text columns under a header and a rule."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
-    return "\n".join(lines)
 
 
 _COLUMNS: tuple[tuple[str, Callable[[Any], str], str | None], ...] = (
@@ -61,7 +52,7 @@ _COLUMNS: tuple[tuple[str, Callable[[Any], str], str | None], ...] = (
 def format_table(layers: Sequence[LayerStats]) -> str:
     """The probe's per-layer table; theory and gradient columns only when they were computed."""
     columns = [c for c in _COLUMNS if c[2] is None or any(getattr(s, c[2]) is not None for s in layers)]
-    return render_table([c[0] for c in columns], [[c[1](s) for c in columns] for s in layers])
+    return render_table([c[0] for c in columns], [[c[1](s) for c in columns] for s in layers], align="right")
 
 
 def gradient_verdict(grad_std: float) -> str:

@@ -20,7 +20,8 @@ import numpy as np
 
 from ._checks import check_choice
 from ._probe_inits import ALIASES, PROBE_ACTIVATIONS, PROBE_INITS
-from ._probe_table import format_number, render_table
+from ._probe_table import format_number
+from ._table import render_table
 from .fans import LAYOUTS
 from .probing import ProbeResult, probe
 from .registry import INITIALIZER_NAMES, get_initializer
@@ -206,7 +207,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         ]
         for row in rows
     ]
-    print(render_table(headers, table))
+    print(render_table(headers, table, align="right"))
     if args.plot:
         print(f"plot written to {args.plot}")
     return 0

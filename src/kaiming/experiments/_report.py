@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._table import render_table
+
 __all__ = ["fmt_mean_std", "machine_info", "markdown_table", "text_table", "write_json", "write_text"]
 
 
@@ -24,12 +26,7 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         he      0.97
         xavier  0.95
     """
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
-    lines = [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in (header, ["-" * w for w in widths], *rows)
-    ]
-    return "\n".join(lines)
+    return render_table([str(h) for h in header], [[str(cell) for cell in row] for row in rows])
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .._table import render_table
+
 __all__ = ["NamedRows", "cell", "format_table", "json_number"]
 
 
@@ -22,12 +24,7 @@ def cell(value: object) -> str:
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-aligned columns separated by two spaces, with a dashed rule under the header."""
-    cells = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
-    return "\n".join(lines)
+    return render_table(headers, [[cell(v) for v in row] for row in rows])
 
 
 def json_number(value: float | None) -> float | str | None:
