@@ -48,6 +48,7 @@ from numpy.typing import NDArray
 
 from . import _probe_stats as st
 from ._checks import check_choice, check_positive_int
+from ._json import jsonable
 from ._probe_inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
 from ._probe_table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
 from ._random import resolve_rng
@@ -118,19 +119,13 @@ class ProbeResult:
 
         Non-finite numbers (overflow) become ``None``, so ``json.dumps`` gives strict JSON.
         """
-        layers = [{k: _finite_or_none(v) for k, v in asdict(layer).items()} for layer in self.layers]
+        layers = [jsonable(asdict(layer)) for layer in self.layers]
         return {
             "config": dict(self.config),
             "layers": layers,
             "histogram": self.histogram,
             "summary": self._summary,
         }
-
-
-def _finite_or_none(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def probe(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._json import jsonable
 from .._table import render_table
 
 __all__ = ["fmt_mean_std", "machine_info", "markdown_table", "text_table", "write_json", "write_text"]
@@ -83,7 +84,7 @@ def machine_info() -> dict[str, Any]:
 def write_json(path: Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` as indented JSON (NaN written as null) and return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_nan_to_none(payload), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(jsonable(payload), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 
@@ -92,13 +93,3 @@ def write_text(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def _nan_to_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _nan_to_none(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_none(item) for item in value]
-    return value

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import math
 import os
 import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +51,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from kaiming.probing import probe
 
+from .._json import jsonable
 from ._openapi import openapi_spec
 from ._options import options
 from ._params import BadRequestError, parse_compare, parse_probe
@@ -125,21 +125,6 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
-def _jsonable(value: object) -> object:
-    """``value`` with NumPy scalars made Python and non-finite floats made ``None`` (JSON null)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if hasattr(value, "item") and callable(value.item):  # NumPy scalar
-        return _jsonable(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return value
-
-
 class _Runner:
     """Runs probes with a bound on parallel work, keeping the most recent results."""
 
@@ -162,7 +147,7 @@ class _Runner:
                 result = probe(**kwargs)
             except (ValueError, TypeError) as exc:  # the probe's own validation
                 raise BadRequestError(str(exc)) from exc
-            data = _jsonable(result.to_dict())
+            data = jsonable(result.to_dict())
         assert isinstance(data, dict)
         with self._lock:
             self._cache[key] = data
