@@ -28,7 +28,7 @@ from collections.abc import Callable
 import httpx
 
 from kaiming.explorer.server import ServerThread, limit_blas_threads
-from kaiming.probing import probe
+from kaiming.propagation import probe
 
 BAR_MS = 100.0
 MAX_REQUESTS = 1000

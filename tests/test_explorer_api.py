@@ -27,7 +27,7 @@ with warnings.catch_warnings():  # starlette >= 1.0 suggests httpx2 for its Test
 import kaiming
 from kaiming.explorer import cli, server
 from kaiming.explorer._params import COMPARE_PARAMS, MAX_CELLS, MAX_COMPARE, MAX_WORK, PROBE_PARAMS
-from kaiming.probing import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, probe
+from kaiming.propagation import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, probe
 
 HEALTH = {"healthy", "vanishing", "exploding", "dying"}
 LAYER_KEYS = {

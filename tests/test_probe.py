@@ -12,8 +12,8 @@ import pytest
 import kaiming
 from kaiming import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, ProbeResult, get_initializer, probe
 from kaiming._activations import get_activation
-from kaiming._probe_table import health_of, summarize
-from kaiming.probing import DYING_UNITS, EXPLODING_STD, VANISHING_STD
+from kaiming.propagation._table import health_of, summarize
+from kaiming.propagation.simulate import DYING_UNITS, EXPLODING_STD, VANISHING_STD
 
 ALIAS = {"he": "he_normal", "xavier": "xavier_normal", "lecun": "lecun_normal"}
 

@@ -10,7 +10,7 @@ from scipy import integrate
 
 from kaiming import gaussian_moments, mean_field
 from kaiming._activations import get_activation
-from kaiming.theory import _numeric_moments
+from kaiming.propagation.theory import _numeric_moments
 
 SMOOTH_AND_KINKED = ["elu", "selu", "gelu", "silu", "swish", "tanh", "sigmoid", "softplus"]
 

@@ -31,10 +31,19 @@ from .initializers import (
     xavier_truncated_normal,
     xavier_uniform,
 )
-from .probing import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, ProbeResult, probe
+from .propagation import (
+    PROBE_ACTIVATIONS,
+    PROBE_INITS,
+    GaussianMoments,
+    LayerStats,
+    MeanFieldLayer,
+    ProbeResult,
+    gaussian_moments,
+    mean_field,
+    probe,
+)
 from .registry import INITIALIZER_NAMES, get_initializer
 from .structured import constant, delta_orthogonal, dirac, identity, ones, orthogonal, sparse, zeros
-from .theory import GaussianMoments, MeanFieldLayer, gaussian_moments, mean_field
 
 __version__ = "0.1.0"
 

@@ -19,11 +19,11 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ._checks import check_choice
-from ._probe_inits import ALIASES, PROBE_ACTIVATIONS, PROBE_INITS
-from ._probe_table import format_number
 from ._table import render_table
 from .fans import LAYOUTS
-from .probing import ProbeResult, probe
+from .propagation import ProbeResult, probe
+from .propagation._inits import ALIASES, PROBE_ACTIVATIONS, PROBE_INITS
+from .propagation._table import format_number
 from .registry import INITIALIZER_NAMES, get_initializer
 
 __all__ = ["build_parser", "main"]
@@ -125,7 +125,7 @@ def _uses(init: str, option: str) -> bool:
 
 
 def _write_plot(results: Sequence[ProbeResult], labels: Sequence[str], path: str, title: str) -> str:
-    from .plots import plot_results
+    from .propagation.plots import plot_results
 
     try:
         plot_results(results, labels, path, title)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ._inits import INIT_SPECS, apply_init
 from ._models import make_mlp
+from ._profiles import DepthConfig, Profile
 from ._seeds import GRADIENT, INPUTS, WEIGHTS, derive_seed
 from ._train import torch_threads
-
-if TYPE_CHECKING:
-    from .depth import DepthConfig, Profile
 
 __all__ = ["torch_profile"]
 
@@ -28,7 +24,6 @@ def torch_profile(init: str, activation: str, config: DepthConfig) -> Profile:
     import torch
 
     from ..torch import analyze
-    from .depth import Profile
 
     spec = INIT_SPECS[init]
     model = make_mlp(

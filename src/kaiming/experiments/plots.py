@@ -76,7 +76,7 @@ def plot_depth_heatmap(result: DepthResult, path: str | Path, *, dpi: int = 80) 
     from matplotlib.colors import LogNorm
 
     from ._inits import INIT_SPECS
-    from .depth import crossing_cell
+    from ._profiles import crossing_cell
 
     plt = _pyplot()
     c = result.config

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kaiming._activations import ACTIVATIONS
-from kaiming.probing import PROBE_ACTIVATIONS
+from kaiming.propagation import PROBE_ACTIVATIONS
 
 from ._params import COMPARE_PARAMS, MAX_CELLS, MAX_COMPARE, MAX_WORK, PROBE_PARAMS, Param, init_menu
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kaiming._activations import ACTIVATIONS
-from kaiming.probing import PROBE_ACTIVATIONS, PROBE_INITS
+from kaiming.propagation import PROBE_ACTIVATIONS, PROBE_INITS
 
 __all__ = [
     "COMPARE_PARAMS",

@@ -49,7 +49,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from kaiming.probing import probe
+from kaiming.propagation import probe
 
 from .._json import jsonable
 from ._openapi import openapi_spec

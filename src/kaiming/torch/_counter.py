@@ -23,6 +23,7 @@ from torch import nn
 from .. import stream
 from ..initializers import TRUNCATED_NORMAL_STD
 from ..structured import orthogonal
+from ._dtensor import local_index
 from ._plan import ParamRule
 
 __all__ = ["counter_fill_", "counter_values", "materialize_"]
@@ -87,8 +88,6 @@ def counter_fill_(tensor: torch.Tensor, rule: ParamRule, seed: int) -> None:
     part its placements give this rank (computing only that part)."""
     index: Index = None
     if _is_dtensor(tensor):
-        from .distributed import local_index
-
         index = local_index(tensor)
         tensor = tensor.to_local()  # type: ignore[attr-defined]
         if tensor.numel() == 0:

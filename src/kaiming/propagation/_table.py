@@ -6,11 +6,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, health_of
-from ._table import render_table
+from .._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, health_of
+from .._table import render_table
 
 if TYPE_CHECKING:
-    from .probing import LayerStats
+    from ._records import LayerStats
 
 __all__ = [
     "DYING_UNITS",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from .probing import ProbeResult
+    from .simulate import ProbeResult
 
 __all__ = ["PLOT_FORMATS", "plot_results"]
 

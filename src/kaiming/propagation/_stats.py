@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from ._activations import get_activation
+from .._activations import get_activation
 
 __all__ = ["activate", "derivative", "histogram", "mean_std", "product_std", "zero_fractions"]
 

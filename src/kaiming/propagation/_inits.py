@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ._activations import ACTIVATIONS
-from ._checks import check_choice, check_nonnegative, check_real
-from .gains import calculate_gain
-from .initializers import DISTRIBUTIONS, MODES, Distribution, Mode, variance_scaling
-from .registry import INITIALIZER_NAMES
-from .structured import orthogonal
+from .._activations import ACTIVATIONS
+from .._checks import check_choice, check_nonnegative, check_real
+from ..gains import calculate_gain
+from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, variance_scaling
+from ..registry import INITIALIZER_NAMES
+from ..structured import orthogonal
 
 __all__ = ["ALIASES", "PROBE_ACTIVATIONS", "PROBE_INITS", "InitSpec", "resolve_activation", "resolve_init"]
 

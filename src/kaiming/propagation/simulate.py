@@ -46,12 +46,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _probe_stats as st
-from ._checks import check_choice, check_positive_int
-from ._json import jsonable
-from ._probe_inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
-from ._probe_table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
-from ._random import resolve_rng
+from .._checks import check_choice, check_positive_int
+from .._json import jsonable
+from .._random import resolve_rng
+from . import _stats as st
+from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
+from ._records import LayerStats
+from ._table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
 from .theory import BN_EPS, _propagate, layer_fans, resolve_network
 
 __all__ = [
@@ -67,33 +68,6 @@ __all__ = [
 
 INPUT_DISTS = ("normal", "uniform")
 Array = NDArray[np.floating]
-
-
-@dataclass(frozen=True)
-class LayerStats:
-    """Statistics of one layer (``layer`` is 1-based); stds are over batch and units together.
-
-    ``grad_std``/``weight_grad_std`` are ``None`` without the backward pass, ``theory_*`` are
-    ``None`` without the theory. ``inf`` means the values overflowed the float range.
-    """
-
-    layer: int
-    fan_in: int
-    fan_out: int
-    pre_mean: float
-    pre_std: float
-    post_mean: float
-    post_std: float
-    dead_fraction: float
-    dead_units_fraction: float
-    health: str
-    grad_std: float | None = None
-    weight_grad_std: float | None = None
-    theory_pre_std: float | None = None
-    theory_post_std: float | None = None
-    theory_grad_std: float | None = None
-    theory_post_mean: float | None = None
-    theory_weight_grad_std: float | None = None
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,9 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from ._activations import get_activation
-from ._checks import check_nonnegative, check_positive_int
-from ._probe_inits import InitSpec, resolve_activation, resolve_init
+from .._activations import get_activation
+from .._checks import check_nonnegative, check_positive_int
+from ._inits import InitSpec, resolve_activation, resolve_init
 
 __all__ = [
     "BN_EPS",

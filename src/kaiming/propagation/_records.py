@@ -1,0 +1,34 @@
+"""The per-layer record that the probe fills and the tables, plots and JSON read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LayerStats"]
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Statistics of one layer (``layer`` is 1-based); stds are over batch and units together.
+
+    ``grad_std``/``weight_grad_std`` are ``None`` without the backward pass, ``theory_*`` are
+    ``None`` without the theory. ``inf`` means the values overflowed the float range.
+    """
+
+    layer: int
+    fan_in: int
+    fan_out: int
+    pre_mean: float
+    pre_std: float
+    post_mean: float
+    post_std: float
+    dead_fraction: float
+    dead_units_fraction: float
+    health: str
+    grad_std: float | None = None
+    weight_grad_std: float | None = None
+    theory_pre_std: float | None = None
+    theory_post_std: float | None = None
+    theory_grad_std: float | None = None
+    theory_post_mean: float | None = None
+    theory_weight_grad_std: float | None = None
