@@ -31,6 +31,7 @@ from ._checks import (
     check_size_fits,
 )
 from ._random import SeedLike, resolve_rng
+from ._sampling import TRUNCATED_NORMAL_STD, TRUNCATION, sampler_scale
 from .fans import LAYOUTS, Layout, fans_of
 from .gains import calculate_gain
 from .stream import IndexLike, StreamKey, check_keyed, sample
@@ -63,19 +64,6 @@ Mode = Literal["fan_in", "fan_out", "fan_avg"]
 Distribution = Literal["normal", "truncated_normal", "uniform"]
 MODES: tuple[Mode, ...] = ("fan_in", "fan_out", "fan_avg")
 DISTRIBUTIONS: tuple[Distribution, ...] = ("normal", "truncated_normal", "uniform")
-
-_TRUNCATION = 2.0
-
-
-def _truncated_std(bound: float) -> float:
-    """Std of a standard normal truncated to [-bound, bound]: sqrt(1 - 2 b pdf(b) / Z)."""
-    pdf = math.exp(-0.5 * bound * bound) / math.sqrt(2.0 * math.pi)
-    mass = math.erf(bound / math.sqrt(2.0))
-    return math.sqrt(1.0 - 2.0 * bound * pdf / mass)
-
-
-TRUNCATED_NORMAL_STD = _truncated_std(_TRUNCATION)
-"""Std of N(0, 1) truncated to [-2, 2] (about 0.8796); truncated draws are divided by it."""
 
 
 class Initializer(Protocol):
@@ -142,9 +130,7 @@ def variance_scaling(
     std = _std_for(shape, scale, mode, layout, fans)
     distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
     if check_keyed(key, index, seed, rng) and key is not None:
-        stream_scale = {"normal": std, "uniform": math.sqrt(3.0) * std}.get(
-            distribution, std / TRUNCATED_NORMAL_STD
-        )
+        stream_scale = sampler_scale(distribution, std)
         return sample(distribution, shape, key, scale=stream_scale, index=index, dtype=dtype)
     dims, out_dtype, gen = _prepare(shape, dtype, seed, rng, min_rank=0 if fans else 2)
     return _draw(gen, dims, distribution, std, out_dtype)
@@ -181,17 +167,18 @@ def _draw(
     dtype: np.dtype[np.floating],
 ) -> NDArray[np.floating]:
     work = np.float64 if dtype == np.float64 else np.float32
+    scale = sampler_scale(distribution, std)
     if distribution == "uniform":
-        limit = math.sqrt(3.0) * std
+        limit = scale
         values = gen.random(shape, dtype=work)
         values *= 2.0 * limit
         values -= limit
     elif distribution == "normal":
         values = gen.standard_normal(shape, dtype=work)
-        values *= std
+        values *= scale
     else:
         values = _truncated_standard_normal(gen, shape, work)
-        values *= std / TRUNCATED_NORMAL_STD
+        values *= scale
     return values.astype(dtype, copy=False)
 
 
@@ -200,10 +187,10 @@ def _truncated_standard_normal(
 ) -> NDArray[np.floating]:
     """N(0, 1) restricted to [-2, 2] by redrawing the (about 4.6%) values outside."""
     values = gen.standard_normal(shape, dtype=work)
-    outside = np.abs(values) > _TRUNCATION
+    outside = np.abs(values) > TRUNCATION
     while (count := int(outside.sum())) > 0:
         values[outside] = gen.standard_normal(count, dtype=work)
-        outside = np.abs(values) > _TRUNCATION
+        outside = np.abs(values) > TRUNCATION
     return values
 
 

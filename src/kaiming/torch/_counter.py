@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from .. import stream
-from ..initializers import TRUNCATED_NORMAL_STD
+from .._sampling import sampler_scale
 from ..structured import orthogonal
 from ._dtensor import local_index
 from ._plan import ParamRule
@@ -58,15 +58,10 @@ def counter_values(
             return values
         out[...] = values
         return out
-    if rule.distribution == "uniform":
-        dist, scale = (
-            "uniform",
-            float(rule.bound if rule.bound is not None else np.sqrt(3.0) * (rule.std or 0.0)),
-        )
-    elif rule.distribution == "truncated_normal":
-        dist, scale = "truncated_normal", float(rule.std or 0.0) / TRUNCATED_NORMAL_STD
-    elif rule.distribution == "normal":
-        dist, scale = "normal", float(rule.std or 0.0)
+    if rule.distribution == "uniform" and rule.bound is not None:
+        dist, scale = "uniform", float(rule.bound)
+    elif rule.distribution in ("uniform", "truncated_normal", "normal"):
+        dist, scale = rule.distribution, sampler_scale(rule.distribution, float(rule.std or 0.0))  # type: ignore[arg-type]
     else:
         raise ValueError(f"rule {rule.name}: distribution {rule.distribution!r} has no counter stream")
     values = stream.sample(dist, rule.shape, key, scale=scale, index=index, dtype=dtype, out=out)  # type: ignore[arg-type]

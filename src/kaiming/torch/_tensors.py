@@ -31,8 +31,9 @@ from numpy.typing import NDArray
 
 from .. import structured as _st
 from .._checks import check_choice, check_fraction, check_nonnegative, check_real
+from .._sampling import TRUNCATION, sampler_scale
 from ..fans import fans_of
-from ..initializers import DISTRIBUTIONS, MODES, TRUNCATED_NORMAL_STD, Distribution, Mode, _gain_for
+from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, _gain_for
 
 __all__ = [
     "GainInitializer",
@@ -207,13 +208,12 @@ def fill_distribution(
     ``"uniform"`` is ``U(-sqrt(3) std, sqrt(3) std)``; ``"truncated_normal"`` is ``N(0, s**2)``
     cut at ``±2 s`` with ``s = std / 0.8796`` so that the result has std ``std``.
     """
+    scale = sampler_scale(distribution, std)
     if distribution == "normal":
-        return fill_normal(tensor, 0.0, std, gen)
+        return fill_normal(tensor, 0.0, scale, gen)
     if distribution == "uniform":
-        bound = math.sqrt(3.0) * std
-        return fill_uniform(tensor, -bound, bound, gen)
-    s = std / TRUNCATED_NORMAL_STD
-    return fill_truncated(tensor, 0.0, s, -2.0 * s, 2.0 * s, gen)
+        return fill_uniform(tensor, -scale, scale, gen)
+    return fill_truncated(tensor, 0.0, scale, -TRUNCATION * scale, TRUNCATION * scale, gen)
 
 
 def fill_orthogonal(tensor: torch.Tensor, gain: float, gen: torch.Generator) -> torch.Tensor:

@@ -1,0 +1,49 @@
+"""How a target standard deviation becomes each zero-mean sampler's scale: one rule, every path.
+
+The NumPy seeded path, the keyed stream, ``kaiming.torch``'s tensors and the counter/sharded
+materialization all call ``sampler_scale``, so one test of the rule covers all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+__all__ = ["TRUNCATED_NORMAL_STD", "TRUNCATION", "sampler_scale"]
+
+TRUNCATION = 2.0
+"""Truncated normals are cut at ``±TRUNCATION`` standard deviations of the underlying normal."""
+
+
+def _truncated_std(bound: float) -> float:
+    """Std of a standard normal truncated to [-bound, bound]: sqrt(1 - 2 b pdf(b) / Z)."""
+    pdf = math.exp(-0.5 * bound * bound) / math.sqrt(2.0 * math.pi)
+    mass = math.erf(bound / math.sqrt(2.0))
+    return math.sqrt(1.0 - 2.0 * bound * pdf / mass)
+
+
+TRUNCATED_NORMAL_STD = _truncated_std(TRUNCATION)
+"""Std of N(0, 1) truncated to [-2, 2] (about 0.8796); truncated draws are divided by it."""
+
+
+def sampler_scale(distribution: Literal["normal", "truncated_normal", "uniform"], std: float) -> float:
+    """The scale of the zero-mean sampler whose values have standard deviation ``std``.
+
+    - ``"normal"``: the normal's std, ``std``;
+    - ``"uniform"``: the half-width ``limit`` of ``U(-limit, limit)``, ``sqrt(3) * std``;
+    - ``"truncated_normal"``: the underlying normal's std ``s = std / 0.8796...``, cut at
+      ``±2 s``, so that the *truncated* values have std ``std``.
+
+    Example:
+        >>> sampler_scale("normal", 0.5), round(sampler_scale("uniform", 1.0), 6)
+        (0.5, 1.732051)
+        >>> round(sampler_scale("truncated_normal", 1.0), 4)
+        1.1369
+    """
+    if distribution == "normal":
+        return std
+    if distribution == "uniform":
+        return math.sqrt(3.0) * std
+    if distribution == "truncated_normal":
+        return std / TRUNCATED_NORMAL_STD
+    raise ValueError(f"distribution must be one of normal, truncated_normal, uniform, got {distribution!r}")
