@@ -1,26 +1,34 @@
-"""Which activation consumes each layer's output, and which norms end residual branches (internal).
+"""Activation rules, and the torch.fx / module-order ways to find which activation follows a layer (internal).
 
-The model is traced with ``torch.fx.symbolic_trace`` (the real graph: module calls *and*
-functional calls such as ``F.relu``, ``torch.tanh`` or ``x.relu()``). From each layer's call
-the graph is followed forward through *transparent* operations — ones that move, select,
-normalize, pool, drop or add values without a nonlinearity of their own:
+The primary way is ``kaiming.torch._tracer``: one run of the real forward on meta tensors,
+following data flow (it needs example inputs). This module holds what it shares with it —
+which modules and functions are activations (``Activation``, ``module_activation``) and which
+modules are transparent — and the two fallbacks that ``analyze_graph`` uses when the forward
+cannot run:
 
-- modules: Identity, Dropout*, Flatten/Unflatten, pooling (max/avg/adaptive/LP), norms
-  (BatchNorm*, LayerNorm, GroupNorm, InstanceNorm*, LocalResponseNorm, RMSNorm), padding,
-  Upsample, PixelShuffle/Unshuffle, ChannelShuffle;
-- functions and methods: reshaping (view, reshape, flatten, squeeze, unsqueeze, permute,
-  transpose, contiguous, expand, getitem, chunk, split, cat), mean, F.dropout*, F.*pool*,
-  F.*_norm, F.interpolate, F.pad, and addition (``+``, ``torch.add``, ``x.add``): a residual
-  sum passes its value on to the activation after it;
+1. ``torch.fx.symbolic_trace`` (the graph: module calls *and* functional calls such as
+   ``F.relu``, ``torch.tanh`` or ``x.relu()``). From each layer's call the graph is followed
+   forward through *transparent* operations — ones that move, select, normalize, pool, drop or
+   add values without a nonlinearity of their own:
 
-until the first activation (module, function or method). Any other operation (another layer,
-a product, softmax, the output) ends that path with "no activation". When several paths reach
-activations, the first in graph order wins.
+   - modules: Identity, Dropout*, Flatten/Unflatten, pooling (max/avg/adaptive/LP), norms
+     (BatchNorm*, LayerNorm, GroupNorm, InstanceNorm*, LocalResponseNorm, RMSNorm), padding,
+     Upsample, PixelShuffle/Unshuffle, ChannelShuffle;
+   - functions and methods: reshaping (view, reshape, flatten, squeeze, unsqueeze, permute,
+     transpose, contiguous, expand, getitem, chunk, split, cat), mean, F.dropout*, F.*pool*,
+     F.*_norm, F.interpolate, F.pad, and addition (``+``, ``torch.add``, ``x.add``): a residual
+     sum passes its value on to the activation after it;
 
-When tracing fails (data-dependent control flow, unsupported Python), the fallback is module
-registration order (``model.named_modules()``): the activation module registered after a layer,
-skipping transparent modules, before the next non-transparent module. It cannot see functional
-activations, and it reads registration order, not call order; a warning says so.
+   until the first activation (module, function or method). Any other operation (another layer,
+   a product, softmax, the output) ends that path with "no activation". When several paths
+   reach activations, the first in graph order wins. fx runs the model's Python code
+   symbolically (its side effects happen once more) and fails on most real models (Hugging
+   Face transformers: "co_varnames is too small", proxies used in control flow).
+
+2. When fx fails too, module registration order (``model.named_modules()``): the activation
+   module registered after a layer, skipping transparent modules, before the next
+   non-transparent module. It cannot see functional activations, and it reads registration
+   order, not call order; ``init_model`` warns when it is used.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -340,30 +348,68 @@ class GraphInfo:
 
     ``activations`` maps a module name to the activation consuming its output (None: none found);
     ``residual_norms`` lists the norm modules that end a residual branch (traced models only);
-    ``traced`` says whether ``torch.fx`` traced the model, ``reason`` why not.
+    ``traced`` says whether the data flow was followed (``method`` ``"forward"``: one run of the
+    real forward on meta tensors, ``kaiming.torch._tracer``; ``"torch.fx"``: fx's symbolic
+    trace) or guessed from module order (``method`` ``"module order"``), ``reason`` why the
+    better methods could not be used; ``gated`` maps each layer whose output is multiplied by
+    an activation's output (the ``up`` projection of a gated MLP) to that activation.
     """
 
     activations: dict[str, Activation | None]
     residual_norms: tuple[str, ...]
     traced: bool
     reason: str | None
+    method: str = "torch.fx"
+    gated: dict[str, str] = field(default_factory=dict)
 
 
-def analyze_graph(model: nn.Module, layers: Iterable[str]) -> GraphInfo:
-    """Activation after each of the named ``layers`` and the residual-branch norms of ``model``."""
+def analyze_graph(model: nn.Module, layers: Iterable[str], example_inputs: object = None) -> GraphInfo:
+    """Activation after each of the named ``layers`` and the residual-branch norms of ``model``.
+
+    With ``example_inputs`` the real forward runs once on meta tensors
+    (``kaiming.torch._tracer.trace_flow``); without them, or when that run fails, ``torch.fx``
+    traces the model; when fx fails too, activations come from module registration order
+    (``traced=False``; ``reason`` gives every failure).
+    """
+    from ._tracer import FlowError, trace_flow  # the tracer imports this module's rules
+
     names = list(layers)
+    reasons = []
+    if example_inputs is not None:
+        modules = dict(model.named_modules())
+        by_module: dict[nn.Module, str] = {}
+        for name in names:
+            by_module.setdefault(modules[name], name)
+        try:
+            flow = trace_flow(model, by_module, example_inputs)
+        except FlowError as exc:
+            reasons.append(f"the forward did not run on meta tensors ({exc})")
+        else:
+            found: dict[str, Activation | None] = {n: None for n in names}
+            for module, name in by_module.items():
+                for other in names:
+                    if modules[other] is module:
+                        found[other] = flow.activations.get(name)
+            gated = {str(k): v for k, v in flow.gated.items() if found.get(str(k)) is None}
+            return GraphInfo(found, tuple(flow.residual_norms), True, None, "forward", gated)
+    else:
+        reasons.append("no example_inputs were given to run the forward on meta tensors")
     graph_module, reason = trace(model)
+    reasons.append(f"torch.fx could not trace it ({reason})")
     if graph_module is None:
-        return GraphInfo(module_order_activations(model, names), (), False, reason)
+        return GraphInfo(
+            module_order_activations(model, names), (), False, "; ".join(reasons), "module order"
+        )
     activations: dict[str, Activation | None] = {}
     for node in graph_module.graph.nodes:
         if node.op == "call_module" and node.target in names:
-            found = consumer_activation(node, graph_module)
+            consumer = consumer_activation(node, graph_module)
             if activations.get(str(node.target)) is None:
-                activations[str(node.target)] = None if found is None else found[1]
+                activations[str(node.target)] = None if consumer is None else consumer[1]
     for name in names:
         activations.setdefault(name, None)
-    return GraphInfo(activations, residual_norms(graph_module), True, None)
+    fx_reason = None if example_inputs is None else reasons[0]
+    return GraphInfo(activations, residual_norms(graph_module), True, fx_reason, "torch.fx")
 
 
 def module_order_activations(model: nn.Module, names: list[str]) -> dict[str, Activation | None]:

@@ -61,8 +61,9 @@ class InitPlan(NamedRows):
     parameter, in ``model.named_parameters()`` order.
 
     ``seed`` is the base seed (each parameter's generator is derived from it and the
-    parameter's name); ``traced`` says whether ``torch.fx`` traced the model (else activations
-    were guessed from module order, see ``reason``). ``str(plan)`` / ``plan.table()`` print the
+    parameter's name); ``traced`` says whether the data flow was followed (``method``: the real
+    forward on meta tensors, or ``torch.fx``), else activations were guessed from module order
+    (see ``reason``). ``str(plan)`` / ``plan.table()`` print the
     table; ``plan.to_dict()`` is JSON-safe; ``plan["fc1.weight"]`` looks a row up by name.
     """
 
@@ -73,6 +74,9 @@ class InitPlan(NamedRows):
     traced: bool
     reason: str | None
     dry_run: bool
+    method: str = "torch.fx"
+    """How the activations were found: ``"forward"`` (one run of the real forward on meta
+    tensors), ``"torch.fx"`` or ``"module order"`` (the fallback; see ``reason``)."""
 
     def _rows(self) -> tuple[ParamRule, ...]:
         return self.rows
@@ -88,7 +92,7 @@ class InitPlan(NamedRows):
         """The plan as a plain-text table, one line per parameter, under a one-line header."""
         head = (
             f"InitPlan: scheme={self.scheme} seed={self.seed} stream={self.stream} "
-            f"graph={'torch.fx' if self.traced else 'module order (' + str(self.reason) + ')'}"
+            f"graph={self.method if self.traced else 'module order (' + str(self.reason) + ')'}"
             f"{' DRY RUN (nothing changed)' if self.dry_run else ''}"
         )
         body = [
@@ -119,5 +123,6 @@ class InitPlan(NamedRows):
             "traced": self.traced,
             "reason": self.reason,
             "dry_run": self.dry_run,
+            "method": self.method,
             "rows": [r.to_dict() for r in self.rows],
         }

@@ -5,12 +5,12 @@ layer that holds parameters (Linear, Conv, ConvTranspose, Embedding, norms, ...;
 call when a layer is called more than once):
 
 - *pre-activation*: the layer's output — mean, std;
-- *post-activation*: the output of the activation that consumes the layer's output, found as
-  for ``init_model`` (``torch.fx`` graph: modules and functional calls, through transparent ops
-  such as BatchNorm, pooling, dropout, reshapes and residual sums); so after ``conv -> bn ->
+- *post-activation*: the output of the activation that consumes the layer's output, found by
+  following the data flow of this very forward run (``kaiming.torch._tracer``: module and
+  functional activations, through transparent ops such as norms, pooling, dropout, reshapes
+  and residual sums; the up projection of a gated MLP has none); so after ``conv -> bn ->
   relu`` the conv's post-activation is ``relu(bn(conv(x)))``. With no activation (an output
-  layer), post = pre. If the model cannot be traced, the layer is paired with the next
-  activation *module* called after it (skipping transparent modules), with a warning;
+  layer, attention projections), post = pre. No separate trace is made: the model runs once;
 - ``dead_fraction``: share of post-activation values exactly 0; ``dead_units_fraction``: share
   of units (channels for conv-like layers, features otherwise) that are 0 for the whole batch;
 - ``grad_std``: std of dL/d(layer output); ``weight_grad_std``: std of dL/d(weight);
@@ -30,25 +30,19 @@ are restored; each module's train/eval flag is restored; dropout draws inside
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812
-from torch import fx, nn
+from torch import nn
 
 from .._health import health_of
-from ._graph import (
-    TracingFallbackWarning,
-    consumer_activation,
-    is_transparent_module,
-    module_activation,
-    trace,
-)
+from ._graph import Activation, module_activation
 from ._table import NamedRows, format_table, json_number
 from ._tensors import make_generator
+from ._tracer import FlowTracer, split_inputs
 
 __all__ = ["Analysis", "LayerReport", "analyze"]
 
@@ -95,8 +89,9 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class Analysis(NamedRows):
-    """What ``analyze`` found: ``layers`` in call order, the input's std, the loss, and whether the
-    graph came from ``torch.fx`` (``traced``) or from call order (``reason`` says why)."""
+    """What ``analyze`` found: ``layers`` in call order, the input's std and the loss. ``traced``
+    is True (the activations come from the data flow of the analyzed forward run) and
+    ``reason`` None; both are kept for the JSON format."""
 
     layers: tuple[LayerReport, ...]
     input_std: float
@@ -135,7 +130,7 @@ class Analysis(NamedRows):
             )
             for r in self.layers
         ]  # fmt: skip
-        graph = "torch.fx" if self.traced else f"call order ({self.reason})"
+        graph = "forward data flow" if self.traced else f"call order ({self.reason})"
         head = (
             f"Analysis: input std {self.input_std:.4g}, loss {self.loss:.4g}, graph {graph}: {self.summary()}"
         )
@@ -237,106 +232,34 @@ def _layers(model: nn.Module) -> dict[nn.Module, str]:
     }
 
 
-def _bind(gm: fx.GraphModule, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-    """Positional values for the graph's placeholders (keyword inputs by name, else defaults)."""
-    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    values = list(args)
-    for node in placeholders[len(args) :]:
-        name = str(node.target).lstrip("*")
-        if name in kwargs:
-            values.append(kwargs[name])
-        elif node.args:
-            values.append(node.args[0])
-        else:
-            raise ValueError(f"inputs gives no value for the model's argument {name!r}")
-    return values
-
-
-def _run_traced(
-    gm: fx.GraphModule, layers: dict[nn.Module, str], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[Any, list[_Call]]:
-    calls: list[_Call] = []
-    pending: dict[fx.Node, list[_Call]] = {}
-
-    class Recorder(fx.Interpreter):
-        def run_node(self, n: fx.Node) -> Any:
-            result = super().run_node(n)
-            if not isinstance(result, torch.Tensor):
-                return result
-            if n in pending:
-                stats = _post_stats(result)
-                for call in pending.pop(n):
-                    call.post = stats[call.units_dim]
-            if n.op == "call_module" and gm.get_submodule(str(n.target)) in layers:
-                module = gm.get_submodule(str(n.target))
-                result = _record(layers[module], module, result, calls)
-                found = consumer_activation(n, gm)
-                if found is not None:
-                    calls[-1].activation = str(found[1])
-                    pending.setdefault(found[0], []).append(calls[-1])
-            return result
-
-    output = Recorder(gm).run(*_bind(gm, args, kwargs))
-    return output, calls
-
-
-def _run_eager(
+def _run_flow(
     model: nn.Module, layers: dict[nn.Module, str], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Any, list[_Call]]:
+    """Run the model once under the forward tracer: record each layer call, and the statistics of
+    the first activation its output reaches (``kaiming.torch._tracer``)."""
     calls: list[_Call] = []
-    events: list[tuple[str, Any]] = []  # ("layer", _Call) | ("act", (label, stats)) | ("stop", None)
 
-    def hook(module: nn.Module, _inputs: Any, output: Any) -> Any:
+    def on_layer(name: str, module: nn.Module, output: Any) -> tuple[Any, int]:
         if not isinstance(output, torch.Tensor):
-            return None
-        if module in layers:
-            result = _record(layers[module], module, output, calls)
-            events.append(("layer", calls[-1]))
-            return result
-        activation = module_activation(module)
-        if activation is not None:
-            events.append(("act", (str(activation), _post_stats(output))))
-        elif not is_transparent_module(module):
-            events.append(("stop", None))
-        return None
+            return output, -1
+        result = _record(name, module, output, calls)
+        return result, len(calls) - 1
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if not any(m.children())]
-    try:
+    def on_activation(tokens: Iterable[Hashable], activation: Activation, output: torch.Tensor) -> None:
+        stats = _post_stats(output)
+        for token in tokens:
+            if isinstance(token, int) and token >= 0:
+                call = calls[token]
+                call.activation, call.post = str(activation), stats[call.units_dim]
+
+    tracer = FlowTracer(layers, on_layer, on_activation)
+    with tracer.attached(model):
         output = model(*args, **kwargs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    for i, (kind, call) in enumerate(events):
-        if kind == "layer":
-            _pair_by_call_order(call, events[i + 1 :])
     return output, calls
-
-
-def _pair_by_call_order(call: _Call, later: list[tuple[str, Any]]) -> None:
-    """The first activation called after ``call``, through transparent (e.g. norm) layers."""
-    for kind, payload in later:
-        if kind == "act":
-            call.activation, call.post = payload[0], payload[1][call.units_dim]
-            return
-        if kind == "stop" or not is_transparent_module(payload.module):
-            return
 
 
 # --------------------------------------------------------------------------------------------
 # the public function
-
-
-def _split_inputs(inputs: object) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    if isinstance(inputs, torch.Tensor):
-        return (inputs,), {}
-    if isinstance(inputs, (tuple, list)):
-        return tuple(inputs), {}
-    if isinstance(inputs, Mapping):
-        return (), {str(k): v for k, v in inputs.items()}
-    raise TypeError(
-        f"inputs must be a tensor, a tuple/list of positional inputs or a dict of keyword inputs, "
-        f"got {type(inputs).__name__}"
-    )
 
 
 def _tensors_in(value: object) -> list[torch.Tensor]:
@@ -425,16 +348,8 @@ def analyze(
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     make_generator(seed=seed)  # validates seed
-    args, kwargs = _split_inputs(inputs)
+    args, kwargs = split_inputs(inputs)
     layers = _layers(model)
-    gm, reason = trace(model)
-    if gm is None:
-        warnings.warn(
-            f"analyze: torch.fx could not trace {type(model).__name__} ({reason}); each layer is "
-            "paired with the next activation module called after it (functional activations are missed)",
-            TracingFallbackWarning,
-            stacklevel=2,
-        )
     modes = {m: m.training for m in model.modules()}
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     params = [p for p in model.parameters() if p.requires_grad]
@@ -445,10 +360,7 @@ def analyze(
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             with torch.enable_grad():
-                if gm is None:
-                    output, calls = _run_eager(model, layers, args, kwargs)
-                else:
-                    output, calls = _run_traced(gm, layers, args, kwargs)
+                output, calls = _run_flow(model, layers, args, kwargs)
                 loss = _loss(output, targets, loss_fn, seed)
                 grads = torch.autograd.grad(loss, params, allow_unused=True) if params else ()
     finally:
@@ -460,4 +372,4 @@ def analyze(
     weight_grads = {id(p): (None if g is None else _std(g)) for p, g in zip(params, grads, strict=True)}
     input_std = _input_std(args, kwargs)
     reports = [_report(c, weight_grads.get(id(getattr(c.module, "weight", None))), input_std) for c in calls]
-    return Analysis(tuple(reports), input_std, float(loss.detach()), gm is not None, reason)
+    return Analysis(tuple(reports), input_std, float(loss.detach()), True, None)

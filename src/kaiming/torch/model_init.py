@@ -69,7 +69,6 @@ import hashlib
 import math
 import numbers
 import secrets
-import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -82,9 +81,10 @@ from .._checks import check_choice
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._counter import counter_fill_, materialize_
-from ._graph import NORM_MODULES, Activation, TracingFallbackWarning, analyze_graph
+from ._graph import NORM_MODULES, Activation, analyze_graph
 from ._plan import InitPlan, ParamRule
 from ._tensors import fill_distribution, fill_orthogonal, fill_uniform, make_generator
+from ._tracer import split_inputs, warn_fallback
 
 __all__ = ["SCHEMES", "STREAMS", "apply_rule", "init_model", "param_seed"]
 
@@ -170,7 +170,24 @@ def apply_rule(param: torch.Tensor, rule: ParamRule, *, seed: int, stream: str =
 # rules
 
 
+def _is_hf_conv1d(module: nn.Module) -> bool:
+    """Hugging Face's ``Conv1D`` (GPT-2): a Linear whose weight is stored ``(in, out)``."""
+    cls = type(module)
+    return cls.__name__ == "Conv1D" and cls.__module__.startswith("transformers") and hasattr(module, "nf")
+
+
+def _is_dense(module: nn.Module) -> bool:
+    return isinstance(module, _DENSE) or _is_hf_conv1d(module)
+
+
+def _torch_fan_in(module: nn.Module, shape: tuple[int, ...]) -> int:
+    """The fan_in ``reset_parameters`` reads (torch's, also for ConvTranspose); (in, out) for Conv1D."""
+    return shape[0] if _is_hf_conv1d(module) else fans_of(shape, "torch")[0]
+
+
 def _layer_fans(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+    if _is_hf_conv1d(module):
+        return shape[0], shape[1]
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
         groups, receptive = module.groups, math.prod(shape[2:])
         return shape[0] // groups * receptive, shape[1] * groups * receptive
@@ -198,7 +215,7 @@ def _weight_rule(
 ) -> ParamRule:
     base = ParamRule(name, shape, type(module).__name__, scheme, "normal", activation=_label(activation))
     if scheme == "torch_default":
-        torch_fan = fans_of(shape, "torch")[0]
+        torch_fan = _torch_fan_in(module, shape)
         bound = 1.0 / math.sqrt(torch_fan)
         return replace(
             base, distribution="uniform", fan_mode="fan_in", fan=torch_fan, std=bound / math.sqrt(3.0),
@@ -243,12 +260,12 @@ def _rule_for(
     zero_norm: bool,
 ) -> ParamRule:
     shape = tuple(param.shape)
-    if isinstance(module, _DENSE) and attr == "weight":
+    if _is_dense(module) and attr == "weight":
         return _weight_rule(name, module, shape, scheme, activation)
-    if isinstance(module, _DENSE) and attr == "bias":
+    if _is_dense(module) and attr == "bias":
         if scheme != "torch_default":
             return _constant(name, module, shape, 0.0)
-        weight_fan = fans_of(tuple(module.weight.shape), "torch")[0]
+        weight_fan = _torch_fan_in(module, tuple(getattr(module, "weight").shape))  # noqa: B009
         bound = 1.0 / math.sqrt(weight_fan)
         return ParamRule(
             name, shape, type(module).__name__, "torch_default", "uniform", fan_mode="fan_in",
@@ -351,6 +368,7 @@ def init_model(
     dry_run: bool = False,
     zero_init_residual: bool = False,
     stream: str = "torch",
+    example_inputs: object = None,
 ) -> InitPlan:
     """Initialize every Linear/Conv/ConvTranspose/Embedding/norm parameter of ``model`` in place.
 
@@ -392,17 +410,11 @@ def init_model(
     modules = dict(model.named_modules())
     mapping = _check_mapping(scheme, modules)
     owners = _owners(model)
-    layers = [n for n, m in modules.items() if isinstance(m, _DENSE)]
-    info = analyze_graph(model, layers)
-    if not info.traced:
-        warnings.warn(
-            f"init_model: torch.fx could not trace {type(model).__name__} ({info.reason}); the "
-            "activation after each layer is guessed from module registration order, which cannot "
-            "see functional activations (F.relu) and may differ from the call order"
-            + ("; zero_init_residual needs the graph and zeroes nothing" if zero_init_residual else ""),
-            TracingFallbackWarning,
-            stacklevel=2,
-        )
+    if example_inputs is not None:
+        split_inputs(example_inputs, "example_inputs")  # validates the type at once
+    layers = [n for n, m in modules.items() if _is_dense(m)]
+    info = analyze_graph(model, layers, example_inputs)
+    warn_fallback(info, type(model).__name__, zero_init_residual)
     zero_norms = set(info.residual_norms) if zero_init_residual else set()
     rows = []
     params = dict(model.named_parameters())
@@ -417,6 +429,10 @@ def init_model(
             info.activations.get(module_name),
             module_name in zero_norms,
         )
+        if module_name in info.gated and attr == "weight" and rule.activation is None:
+            rule = replace(
+                rule, note=f"linear factor of a gated product ({info.gated[module_name]}(gate) * this)"
+            )
         rows.append(rule)
     if not dry_run:
         if stream == "counter" and materialize_(model):
@@ -426,4 +442,6 @@ def init_model(
     label: Any = (
         scheme if isinstance(scheme, str) else {str(getattr(k, "__name__", k)): v for k, v in mapping.items()}
     )
-    return InitPlan(tuple(rows), base_seed, str(label), stream, info.traced, info.reason, dry_run)
+    return InitPlan(
+        tuple(rows), base_seed, str(label), stream, info.traced, info.reason, dry_run, info.method
+    )
