@@ -263,3 +263,123 @@ def test_cuda_tensor_stays_on_its_device() -> None:
     )
     with pytest.raises(ValueError, match="device"):
         kt.normal_(torch.empty(3, device="cuda"), generator=torch.Generator())
+
+
+# --- trunc_normal_ in the tails, zero-element no-ops, calculate_gain (issue 11) -----------------
+
+
+def test_trunc_normal_never_returns_a_bound() -> None:
+    # Seed 12 makes the previous float32 inverse CDF (uniform on [-1, 1] then erfinv, clamped)
+    # return exactly -2.0 (-100 sigma) among 1M values; the float64 inverse CDF gives none, and
+    # its largest |value| is where a normal's maximum of 1M draws lies (~5 sigma, < 6.5 sigma
+    # with probability > 1 - 1e-4).
+    w = kt.trunc_normal_(torch.empty(1_000_000), std=0.02, seed=12)
+    assert float(w.abs().max()) < 2.0
+    assert 4.0 < float(w.abs().max()) / 0.02 < 6.5
+    # the bounds are never reached even when the interval is a single float32 step wide
+    lo = 1.0
+    hi = float(torch.nextafter(torch.nextafter(torch.tensor(lo), torch.tensor(2.0)), torch.tensor(2.0)))
+    narrow = kt.trunc_normal_(torch.empty(1000), a=lo, b=hi, seed=0)
+    assert bool((narrow > lo).all()) and bool((narrow < hi).all())
+    with pytest.raises(ValueError, match="strictly inside"):
+        kt.trunc_normal_(
+            torch.empty(3), a=1.0, b=float(torch.nextafter(torch.tensor(1.0), torch.tensor(2.0)))
+        )
+
+
+@pytest.mark.parametrize(("a", "b"), [(6.0, 7.0), (10.0, 11.0), (-7.0, -6.0), (1.0, 3.0), (40.0, 41.0)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_trunc_normal_far_intervals_have_the_conditional_distribution(
+    a: float, b: float, dtype: torch.dtype
+) -> None:
+    # 20k values against scipy's truncated normal (computed live): a KS test at p > 1e-4 fails
+    # by chance once in 10^4 runs; the previous float32 code put every value on b (p = 0).
+    n = 20_000
+    with pytest.warns(UserWarning, match=r"mean is more than 2 std") if a > 2 or b < -2 else _quiet():
+        w = kt.trunc_normal_(torch.empty(n, dtype=dtype), a=a, b=b, seed=1)
+    x = w.double().numpy()
+    assert x.min() > a and x.max() < b
+    assert stats.kstest(x, stats.truncnorm(a, b).cdf).pvalue > 1e-4
+    # the values spread over the interval: their std is the conditional one (5% for 20k values)
+    assert x.std() == pytest.approx(stats.truncnorm(a, b).std(), rel=0.05)
+
+
+class _quiet:  # noqa: N801 - a tiny context manager that turns warnings into errors
+    def __enter__(self) -> None:
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("error")
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def test_trunc_normal_warns_with_torchs_text() -> None:
+    with pytest.warns(UserWarning) as theirs:
+        torch.nn.init.trunc_normal_(torch.empty(10), a=10.0, b=11.0)
+    with pytest.warns(UserWarning) as ours:
+        kt.trunc_normal_(torch.empty(10), a=10.0, b=11.0, seed=0)
+    torch_text = str(theirs[0].message)
+    assert str(ours[0].message).startswith(torch_text)  # a filter written for torch's text matches
+    with _quiet():  # within 2 std: no warning, as torch
+        kt.trunc_normal_(torch.empty(10), a=1.9, b=3.0, seed=0)
+
+
+def test_trunc_normal_is_seeded_and_keeps_mean_and_std() -> None:
+    a = kt.trunc_normal_(torch.empty(50_000), mean=3.0, std=2.0, a=1.0, b=4.0, seed=5)
+    b = kt.trunc_normal_(torch.empty(50_000), mean=3.0, std=2.0, a=1.0, b=4.0, seed=5)
+    assert torch.equal(a, b)
+    ref = stats.truncnorm((1.0 - 3.0) / 2.0, (4.0 - 3.0) / 2.0, loc=3.0, scale=2.0)
+    assert stats.kstest(a.double().numpy(), ref.cdf).pvalue > 1e-4  # fails by chance 1 in 10^4
+
+
+def _torch_zero_element_text() -> str:
+    with pytest.warns(UserWarning) as record:
+        torch.nn.init.kaiming_normal_(torch.empty(0, 3))
+    return str(record[0].message)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: kt.eye_(t),
+        lambda t: kt.normal_(t, seed=0),
+        lambda t: kt.kaiming_normal_(t, seed=0),
+        lambda t: kt.trunc_normal_(t, seed=0),
+    ],
+    ids=["eye_", "normal_", "kaiming_normal_", "trunc_normal_"],
+)
+def test_zero_element_tensors_are_a_warned_no_op_with_torchs_text(call: Callable[..., Any]) -> None:
+    text = _torch_zero_element_text()
+    with pytest.warns(UserWarning) as record:
+        out = call(torch.empty(0, 3))
+    assert [str(r.message) for r in record] == [text]
+    assert out.shape == (0, 3)
+
+
+def test_dirac_zero_element_is_a_warned_no_op_and_still_validates() -> None:
+    text = _torch_zero_element_text()
+    with pytest.warns(UserWarning) as record:
+        kt.dirac_(torch.empty(0, 4, 3, 3), groups=2)
+    assert [str(r.message) for r in record] == [text]
+    with pytest.raises(ValueError, match="divisible by groups"):
+        kt.dirac_(torch.empty(3, 0, 3), groups=2)
+    with pytest.raises(ValueError, match="2-D"):
+        kt.eye_(torch.empty(0, 2, 2))
+
+
+def test_calculate_gain_matches_torch() -> None:
+    names = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
+    names += [f"conv{d}d" for d in (1, 2, 3)] + [f"conv_transpose{d}d" for d in (1, 2, 3)]
+    for name in names:
+        assert kt.calculate_gain(name) == pytest.approx(torch.nn.init.calculate_gain(name), rel=1e-12), name
+    for slope in (0, 0.01, 0.2, 1, 3.5):
+        ours, theirs = (
+            kt.calculate_gain("leaky_relu", slope),
+            torch.nn.init.calculate_gain("leaky_relu", slope),
+        )
+        assert ours == pytest.approx(theirs, rel=1e-12)
+    with pytest.raises(ValueError, match="nonlinearity"):
+        kt.calculate_gain("swishy")

@@ -7,6 +7,7 @@ explicitly (``generator=`` or ``seed=``), never from torch's global RNG.
 
 from __future__ import annotations
 
+from ..gains import calculate_gain
 from ._graph import Activation, TracingFallbackWarning
 from ._plan import InitPlan, ParamRule
 from ._tensors import (
@@ -125,3 +126,5 @@ __all__ += [
     "repair_dead_relus_",
     "sparse_init_",
 ]
+
+__all__ += ["calculate_gain"]  # torch.nn.init's gain table, where torch users look for it

@@ -30,10 +30,11 @@ import torch
 from numpy.typing import NDArray
 
 from .. import structured as _st
-from .._checks import check_choice, check_fraction, check_nonnegative, check_real
+from .._checks import check_choice, check_fraction, check_nonnegative, check_positive_int, check_real
 from .._sampling import TRUNCATION, sampler_scale
 from ..fans import fans_of
 from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, _gain_for
+from ._truncated import truncated_normal
 
 __all__ = [
     "GainInitializer",
@@ -149,9 +150,19 @@ def _fill(tensor: torch.Tensor, draw: Callable[[torch.dtype], torch.Tensor]) -> 
     return tensor
 
 
+TORCH_TRUNC_WARNING = (
+    "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+    "The distribution of values may be incorrect."
+)
+"""``torch.nn.init.trunc_normal_``'s warning text (tests compare it with torch's, live)."""
+
+ZERO_ELEMENT_WARNING = "Initializing zero-element tensors is a no-op"
+"""``torch.nn.init``'s warning text for a zero-element tensor (tests compare it with torch's, live)."""
+
+
 def _empty(tensor: torch.Tensor) -> bool:
     if tensor.numel() == 0:
-        warnings.warn("Initializing a zero-element tensor is a no-op", stacklevel=3)
+        warnings.warn(ZERO_ELEMENT_WARNING, stacklevel=3)
         return True
     return False
 
@@ -184,20 +195,13 @@ def fill_uniform(tensor: torch.Tensor, low: float, high: float, gen: torch.Gener
 def fill_truncated(
     tensor: torch.Tensor, mean: float, std: float, low: float, high: float, gen: torch.Generator
 ) -> torch.Tensor:
-    """``N(mean, std**2)`` restricted to ``[low, high]`` by the inverse CDF (internal)."""
-
-    def cdf(x: float) -> float:
-        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
-
-    lo, hi = cdf((low - mean) / std), cdf((high - mean) / std)
-
-    def draw(dtype: torch.dtype) -> torch.Tensor:
-        out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
-        out.uniform_(2.0 * lo - 1.0, 2.0 * hi - 1.0, generator=gen)
-        out.erfinv_().mul_(std * math.sqrt(2.0)).add_(mean)
-        return out.clamp_(min=low, max=high)
-
-    return _fill(tensor, draw)
+    """``N(mean, std**2)`` restricted to ``(low, high)`` by a tail-exact inverse CDF in float64
+    (internal; ``kaiming.torch._truncated``): no value on or outside a bound."""
+    with torch.no_grad():
+        tensor.copy_(
+            truncated_normal(tuple(tensor.shape), mean, std, low, high, gen, tensor.dtype, tensor.device)
+        )
+    return tensor
 
 
 def fill_distribution(
@@ -530,15 +534,23 @@ def trunc_normal_(
     generator: torch.Generator | None = None,
     seed: int | None = None,
 ) -> torch.Tensor:
-    """``N(mean, std**2)`` restricted to ``[a, b]`` (absolute bounds), in place.
+    """``N(mean, std**2)`` restricted to ``(a, b)`` (absolute bounds), in place.
 
     ``torch.nn.init.trunc_normal_`` semantics: ``std`` is the std *before* truncation (the
-    values' std is smaller); drawn by the inverse CDF, no rejection loop. For a truncated normal
-    whose final std is a chosen value, use ``variance_scaling_(..., "truncated_normal")``.
+    values' std is smaller). Drawn by the inverse CDF in float64, with the complementary CDF of
+    the nearer bound when the interval lies on one side of the mean, so the values follow the
+    truncated normal even far in a tail (``a=6, b=7`` with ``std=1``); none is ever on or
+    outside a bound (``kaiming.torch._truncated``). Like torch, warns when the mean is more
+    than 2 std from ``[a, b]`` (the same text, so warning filters written for torch match).
+    For a truncated normal whose final std is a chosen value, use
+    ``variance_scaling_(..., "truncated_normal")``.
 
     Example:
         >>> w = trunc_normal_(torch.empty(1000), std=1.0, a=-0.5, b=0.5, seed=0)
-        >>> bool(w.abs().max() <= 0.5)
+        >>> bool(w.abs().max() < 0.5)
+        True
+        >>> w = trunc_normal_(torch.empty(1000), a=1.0, b=3.0, seed=0)  # one side of the mean
+        >>> bool(w.min() > 1.0) and bool(w.max() < 3.0)
         True
     """
     mean, a, b = check_real("mean", mean), check_real("a", a), check_real("b", b)
@@ -547,6 +559,12 @@ def trunc_normal_(
         raise ValueError(f"trunc_normal_ needs std > 0 and a < b, got std={std}, a={a}, b={b}")
     _check_tensor(tensor)
     gen = make_generator(tensor.device, generator=generator, seed=seed)
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            f"{TORCH_TRUNC_WARNING} (kaiming.torch.trunc_normal_ draws this tail exactly, in float64 "
+            "with the complementary CDF; the text is torch's so that its warning filters match)",
+            stacklevel=2,
+        )
     return tensor if _empty(tensor) else fill_truncated(tensor, mean, std, a, b, gen)
 
 
@@ -646,7 +664,8 @@ def ones_(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def eye_(tensor: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-    """``gain`` times the (rectangular) identity matrix, in place; 2-D tensors only.
+    """``gain`` times the (rectangular) identity matrix, in place; 2-D tensors only (a
+    zero-element one is a warned no-op).
 
     Example:
         >>> eye_(torch.empty(2, 3))
@@ -654,6 +673,12 @@ def eye_(tensor: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
                 [0., 1., 0.]])
     """
     _check_tensor(tensor, min_dims=2)
+    if tensor.numel() == 0:  # validated as torch would, then a warned no-op (torch's text)
+        if tensor.dim() != 2:
+            raise ValueError(f"eye_ needs a 2-D tensor, got shape {tuple(tensor.shape)}")
+        check_real("gain", gain)
+        _empty(tensor)
+        return tensor
     return fill_array(tensor, _st.identity(tuple(tensor.shape), gain))
 
 
@@ -661,7 +686,8 @@ identity_ = eye_
 
 
 def dirac_(tensor: torch.Tensor, groups: int = 1, gain: float = 1.0) -> torch.Tensor:
-    """Dirac delta conv kernel, in place (``torch.nn.init.dirac_`` semantics; 3-5 dims).
+    """Dirac delta conv kernel, in place (``torch.nn.init.dirac_`` semantics; 3-5 dims; a
+    zero-element tensor is a warned no-op).
 
     For each group and each ``d < min(out_per_group, in)`` the centre tap from input channel
     ``d`` to output channel ``g * out_per_group + d`` is ``gain``: the conv copies channels.
@@ -673,6 +699,15 @@ def dirac_(tensor: torch.Tensor, groups: int = 1, gain: float = 1.0) -> torch.Te
                 [0., 1.]])
     """
     _check_tensor(tensor, min_dims=3)
+    if tensor.numel() == 0:  # validated as torch would, then a warned no-op (torch's text)
+        if tensor.dim() > 5:
+            raise ValueError(f"dirac_ needs a tensor with 3 to 5 dims, got shape {tuple(tensor.shape)}")
+        groups = check_positive_int("groups", groups)
+        check_real("gain", gain)
+        if tensor.shape[0] % groups:
+            raise ValueError(f"out channels ({tensor.shape[0]}) must be divisible by groups ({groups})")
+        _empty(tensor)
+        return tensor
     return fill_array(tensor, _st.dirac(tuple(tensor.shape), groups, gain, layout="torch"))
 
 
