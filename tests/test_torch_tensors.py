@@ -383,3 +383,17 @@ def test_calculate_gain_matches_torch() -> None:
         assert ours == pytest.approx(theirs, rel=1e-12)
     with pytest.raises(ValueError, match="nonlinearity"):
         kt.calculate_gain("swishy")
+
+
+@pytest.mark.parametrize("shape", [(30, 8), (8, 30), (7, 7)])
+@pytest.mark.parametrize("sparsity", [0.1, 0.3, 0.5])
+def test_numpy_sparse_in_torch_layout_agrees_with_torch(shape: tuple[int, int], sparsity: float) -> None:
+    import kaiming
+
+    theirs = torch.nn.init.sparse_(torch.empty(shape), sparsity, std=0.02)
+    ours_torch = kt.sparse_(torch.empty(shape), sparsity, std=0.02, seed=0)
+    ours_numpy = torch.from_numpy(kaiming.sparse(shape, sparsity, std=0.02, layout="torch", seed=0))
+    for w in (theirs, ours_torch, ours_numpy):  # the zero pattern's counts, per column and per row
+        assert torch.equal((w == 0).sum(dim=0), (theirs == 0).sum(dim=0))
+        assert int((w == 0).sum()) == int((theirs == 0).sum())
+    assert bool(((theirs == 0).sum(dim=0) == math.ceil(sparsity * shape[0])).all())

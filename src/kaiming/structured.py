@@ -270,16 +270,22 @@ def sparse(
     rng: np.random.Generator | None = None,
     dtype: DTypeLike = np.float64,
 ) -> Array:
-    """Sparse init (Martens, 2010): ``N(0, std**2)`` with ``ceil(sparsity * fan_in)`` of each
-    output unit's incoming weights set to zero, at random positions.
+    """Sparse init (Martens, 2010): ``N(0, std**2)`` with ``ceil(sparsity * shape[0])`` entries
+    of each column set to zero, at random rows.
 
-    ``shape`` is 2-D: ``(in, out)`` in the jax layout, ``(out, in)`` in the torch layout (where
-    this matches ``torch.nn.init.sparse_``, which zeroes entries of each column along dim 0, only
-    up to the axis naming). ``sparsity`` is in ``[0, 1)``.
+    ``shape`` is 2-D. In the jax layout ``(in, out)`` a column is an output unit, so each unit
+    has ``ceil(sparsity * fan_in)`` of its incoming weights zero (Martens' rule). In the torch
+    layout ``(out, in)`` this is exactly ``torch.nn.init.sparse_`` (and
+    ``kaiming.torch.sparse_``): ``ceil(sparsity * out)`` entries of each *column* — of each
+    input's outgoing weights — are zero, torch's rule, kept so that the two agree.
+    ``sparsity`` is in ``[0, 1)``.
 
     Example:
         >>> w = sparse((10, 4), sparsity=0.3, seed=0)
         >>> (w == 0).sum(axis=0)                 # 3 of 10 inputs zero per output unit
+        array([3, 3, 3, 3])
+        >>> t = sparse((10, 4), sparsity=0.3, layout="torch", seed=0)   # (out, in), torch's rule
+        >>> (t == 0).sum(axis=0)                 # 3 of 10 outputs zero per input column
         array([3, 3, 3, 3])
     """
     dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=2)
@@ -288,10 +294,10 @@ def sparse(
     sparsity = check_fraction("sparsity", sparsity)
     std = check_nonnegative("std", std)
     gen = resolve_rng(seed, rng)
-    n_in, n_out = dims if layout == "jax" else dims[::-1]
-    values = gen.standard_normal((n_in, n_out)) * std
-    n_zero = math.ceil(sparsity * n_in)
+    rows, cols = dims
+    values = gen.standard_normal((rows, cols)) * std
+    n_zero = math.ceil(sparsity * rows)
     if n_zero:
-        zero_rows = np.argsort(gen.random((n_in, n_out)), axis=0)[:n_zero]
+        zero_rows = np.argsort(gen.random((rows, cols)), axis=0)[:n_zero]
         np.put_along_axis(values, zero_rows, 0.0, axis=0)
-    return (values if layout == "jax" else values.T).astype(out_dtype, copy=False)
+    return values.astype(out_dtype, copy=False)
