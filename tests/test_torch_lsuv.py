@@ -238,5 +238,32 @@ def test_bad_model_and_batch() -> None:
         lsuv_(nn.Linear(4, 4), [[1.0] * 4] * 8)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least 2 samples"):
         lsuv_(nn.Linear(4, 4), _data(1, 4))
-    with pytest.raises(ValueError, match="no Linear/Conv1d/Conv2d/Conv3d layer"):
+    with pytest.raises(ValueError, match="no Linear/Conv1d/2d/3d/ConvTranspose1d/2d/3d layer"):
         lsuv_(nn.Sequential(nn.ReLU()), _data(8, 4))
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_transpose_layers_are_rescaled_not_skipped(groups: int) -> None:
+    net = nn.Sequential(
+        nn.Conv1d(4, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose1d(8, 8, 4, stride=2, padding=1, groups=groups),
+        nn.ReLU(),
+        nn.Conv1d(8, 3, 3, padding=1),
+    )
+    x = torch.randn(64, 4, 32, generator=torch.Generator().manual_seed(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LSUVWarning)
+        report = lsuv_(net, x, seed=0)
+    assert [layer.name for layer in report.layers] == ["0", "2", "4"] and report.skipped == ()
+    assert report["2"].kind == "ConvTranspose1d" and report.converged
+    with torch.no_grad():
+        h = net[2](net[1](net[0](x)))
+        out = net(x)
+    # measured again by hand: every layer's output, the transposed conv's included, within tol of 1
+    assert abs(float(h.double().var(correction=0)) - 1.0) < 0.1
+    assert abs(float(out.double().var(correction=0)) - 1.0) < 0.1
+    # the transposed conv's pre-init is orthogonal as an (out/groups, in * k) matrix per its transpose
+    w = net[2].weight.detach().transpose(0, 1).reshape(8 // groups, -1).double()
+    gram = w @ w.T
+    assert torch.allclose(gram / gram[0, 0], torch.eye(8 // groups, dtype=torch.float64), atol=1e-6)

@@ -117,14 +117,18 @@ def run_forward(model: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
 
 
 def forward_order(
-    model: nn.Module, args: tuple[torch.Tensor, ...], handles: list[RemovableHandle]
+    model: nn.Module,
+    args: tuple[torch.Tensor, ...],
+    handles: list[RemovableHandle],
+    kinds: tuple[type[nn.Module], ...] = WEIGHT_LAYERS,
 ) -> list[tuple[str, nn.Module]]:
-    """The ``WEIGHT_LAYERS`` of ``model`` that one forward pass calls, in the order of their first call.
+    """The layers of ``kinds`` (default ``WEIGHT_LAYERS``) that one forward pass of ``model``
+    calls, in the order of their first call.
 
     Must run inside :func:`inspection` (``handles`` is its list); the hooks it adds are removed
     before it returns.
     """
-    names = {module: name for name, module in model.named_modules() if isinstance(module, WEIGHT_LAYERS)}
+    names = {module: name for name, module in model.named_modules() if isinstance(module, kinds)}
     order: list[tuple[str, nn.Module]] = []
     seen: set[nn.Module] = set()
 

@@ -2,8 +2,10 @@
 
 "All you need is a good init" (ICLR 2016) makes every layer's output variance 1 *on real data*:
 
-1. pre-initialize every ``Linear``/``Conv1d/2d/3d`` weight with an orthonormal matrix (rows of
-   ``W`` reshaped to ``(out, in * prod(k))``) and set its bias to zero;
+1. pre-initialize every ``Linear``/``Conv1d/2d/3d``/``ConvTranspose1d/2d/3d`` weight with an
+   orthonormal matrix (rows of ``W`` reshaped to ``(out, in * prod(k))``; a ConvTranspose
+   weight, stored ``(in, out/groups, *k)``, is orthogonalized as its transpose ``(out/groups,
+   in, *k)``) and set its bias to zero;
 2. then, layer by layer in the order the forward pass calls them, measure the variance ``v`` of
    the layer's output on the batch and divide the weight by ``sqrt(v)``, repeating until
    ``|v - 1| < tol`` or ``max_iters`` rescalings were made.
@@ -43,6 +45,9 @@ from ._table import NamedRows, format_table, json_number
 from ._tensors import orthogonal_, zeros_
 
 __all__ = ["LSUVLayer", "LSUVReport", "LSUVWarning", "lsuv_"]
+
+_LSUV_LAYERS: tuple[type[nn.Module], ...] = (*WEIGHT_LAYERS, nn.modules.conv._ConvTransposeNd)
+"""The layers LSUV rescales: Linear, Conv1d/2d/3d and ConvTranspose1d/2d/3d."""
 
 
 class LSUVWarning(RuntimeWarning):
@@ -120,7 +125,8 @@ def lsuv_(
 ) -> LSUVReport:
     """Initialize ``model`` in place by LSUV so each layer's output variance on ``batch`` is ``1 ± tol``.
 
-    For each ``Linear``/``Conv1d/2d/3d`` layer, in the order the forward pass first calls it,
+    For each ``Linear``/``Conv1d/2d/3d``/``ConvTranspose1d/2d/3d`` layer, in the order the
+    forward pass first calls it,
     the weight is multiplied by ``1 / sqrt(Var[layer(x)])`` (variance over every element of the
     layer's output on the batch) until ``|Var - 1| < tol``, at most ``max_iters`` times. With
     ``pre_init=True`` (the paper's method) the weights are first set orthonormal with
@@ -170,21 +176,24 @@ def lsuv_(
 
     rows: list[LSUVLayer] = []
     with inspection(model) as handles:
-        order = forward_order(model, args, handles)
+        order = forward_order(model, args, handles, _LSUV_LAYERS)
         if not order:
             raise ValueError(
-                "model has no Linear/Conv1d/Conv2d/Conv3d layer called by its forward pass; "
-                "LSUV has nothing to scale"
+                "model has no Linear/Conv1d/2d/3d/ConvTranspose1d/2d/3d layer called by its forward "
+                "pass; LSUV has nothing to scale"
             )
         called = {module for _, module in order}
         skipped = tuple(
             name
             for name, module in model.named_modules()
-            if isinstance(module, WEIGHT_LAYERS) and module not in called
+            if isinstance(module, _LSUV_LAYERS) and module not in called
         )
         if pre_init:
             for _, layer in order:
-                orthogonal_(layer_weight(layer), generator=gen)
+                weight = layer_weight(layer)
+                if isinstance(layer, nn.modules.conv._ConvTransposeNd):
+                    weight = weight.transpose(0, 1)  # (out/groups, in, *k): rows are output units
+                orthogonal_(weight, generator=gen)
                 bias = layer_bias(layer)
                 if bias is not None:
                     zeros_(bias)
