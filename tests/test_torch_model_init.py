@@ -381,3 +381,42 @@ def test_not_a_module_and_lazy_modules() -> None:
 
 def test_plan_type() -> None:
     assert isinstance(init_model(mlp([3, 2]), seed=0), InitPlan)
+
+
+class TiedLM(nn.Module):
+    """An embedding and an output head sharing one weight (tied embeddings), and two Linear
+    layers sharing one weight with the same rule."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 16)
+        self.fc_a = nn.Linear(16, 16, bias=False)
+        self.fc_b = nn.Linear(16, 16, bias=False)
+        self.fc_b.weight = self.fc_a.weight
+        self.head = nn.Linear(16, 10, bias=False)
+        self.head.weight = self.embed.weight
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        h = self.embed(tokens)
+        return self.head(self.fc_b(self.fc_a(h)))
+
+
+def test_tied_parameters_show_every_name_and_warn_on_conflicting_rules() -> None:
+    from kaiming.torch import TiedParameterWarning
+
+    net = TiedLM()
+    tokens = torch.randint(0, 10, (2, 5), generator=torch.Generator().manual_seed(0))
+    with pytest.warns(TiedParameterWarning, match=r"embed\.weight is tied with head\.weight") as record:
+        plan = init_model(net, seed=0, example_inputs=tokens)
+    assert len(record) == 1  # fc_a/fc_b agree: no warning for them
+    message = str(record[0].message)
+    assert "embedding_normal" in message and "lecun_normal" in message
+    row = plan["embed.weight"]
+    assert row.tied == ("head.weight",) and plan["head.weight"] is row
+    assert "tied: head.weight" in row.note and "lecun_normal" in row.note
+    assert row.rule == "embedding_normal"  # the first use's rule is applied
+    assert plan["fc_b.weight"].name == "fc_a.weight" and plan["fc_a.weight"].tied == ("fc_b.weight",)
+    assert plan["fc_a.weight"].note == "tied: fc_b.weight"
+    assert net.head.weight is net.embed.weight  # the tie is kept
+    assert "tied: head.weight" in plan.table()
+    assert plan.to_dict()["rows"][0]["tied"] == ["head.weight"]

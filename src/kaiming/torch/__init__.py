@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..gains import calculate_gain
 from ._graph import Activation, TracingFallbackWarning
-from ._plan import InitPlan, ParamRule
+from ._plan import InitPlan, ParamRule, TiedParameterWarning
 from ._tensors import (
     constant_,
     delta_orthogonal_,
@@ -127,4 +127,4 @@ __all__ += [
     "sparse_init_",
 ]
 
-__all__ += ["calculate_gain"]  # torch.nn.init's gain table, where torch users look for it
+__all__ += ["TiedParameterWarning", "calculate_gain"]  # calculate_gain: where torch users look for it

@@ -10,7 +10,11 @@ from typing import Any
 
 from ._table import NamedRows, format_table
 
-__all__ = ["InitPlan", "ParamRule"]
+__all__ = ["InitPlan", "ParamRule", "TiedParameterWarning"]
+
+
+class TiedParameterWarning(UserWarning):
+    """A parameter shared by several modules (tied weights) whose uses imply different rules."""
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,8 @@ class ParamRule:
     ``truncated_normal``, ``orthogonal``, ``constant``, ``none``); ``fan``/``fan_mode``/``gain``
     give ``std = gain / sqrt(fan)``; ``bound`` is the half-width of a uniform; ``value`` the
     constant; ``activation`` the activation found after the layer; ``zero_index`` a row set to
-    zero after drawing (an Embedding's ``padding_idx``).
+    zero after drawing (an Embedding's ``padding_idx``); ``tied`` the other names of a shared
+    (tied) parameter, which gets the rule of its first use (``name``).
     """
 
     name: str
@@ -40,11 +45,13 @@ class ParamRule:
     activation: str | None = None
     note: str = ""
     zero_index: int | None = None
+    tied: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a JSON-safe dict (the shape as a list)."""
         data = dataclasses.asdict(self)
         data["shape"] = list(self.shape)
+        data["tied"] = list(self.tied)
         return data
 
 
@@ -82,8 +89,12 @@ class InitPlan(NamedRows):
         return self.rows
 
     def __getitem__(self, name: str) -> ParamRule:
-        row: ParamRule = super().__getitem__(name)
-        return row
+        """The row of parameter ``name``, or of the tied parameter that has ``name`` among its names."""
+        for row in self.rows:
+            if row.name == name or name in row.tied:
+                return row
+        found: ParamRule = super().__getitem__(name)  # raises KeyError listing the names
+        return found
 
     def __iter__(self) -> Iterator[ParamRule]:
         return iter(self.rows)
