@@ -6,8 +6,8 @@
 layer                         rule
 ============================  =================================================================
 Linear, Conv1d/2d/3d,         weight: by ``scheme`` (below); bias: zeros (the He and Glorot
-ConvTranspose1d/2d/3d         papers' choice: the pre-activation's variance then comes from the
-                              weights alone)
+ConvTranspose1d/2d/3d,        papers' choice: the pre-activation's variance then comes from the
+Hugging Face ``Conv1D``       weights alone); ``Conv1D`` (GPT-2) stores its weight ``(in, out)``
 Embedding, EmbeddingBag       weight ``N(0, 1)`` (torch's default: unit-variance features), the
                               ``padding_idx`` row zero — under every scheme
 BatchNorm*, LayerNorm,        weight 1, bias 0 — under every scheme; with
@@ -24,7 +24,8 @@ Conv with the same connectivity, ``fan_in = in/groups * prod(k)`` and ``fan_out 
 prod(k)`` (``torch.nn.init`` would read them the wrong way round).
 
 ``scheme="auto"`` picks each weight's rule from the activation that consumes the layer's output
-(found in the ``torch.fx`` graph, see ``kaiming.torch._graph``):
+(found by one run of the real forward on meta tensors, ``kaiming.torch._tracer``, or by
+``torch.fx`` without example inputs, ``kaiming.torch._graph``):
 
 ==========================================  ===================================================
 activation                                  rule
@@ -38,7 +39,8 @@ SELU                                        LeCun normal, ``std = sqrt(1 / fan_i
 GELU, SiLU, Mish, ELU, Softplus and other   He normal with the activation's own mean-field gain
 elementwise activations                     ``1 / sqrt(E[phi(z)^2])`` (GELU 1.53, SiLU 1.68,
                                             Mish 1.56...; for ReLU this formula *is* sqrt(2))
-none (an output layer, or softmax next)     LeCun normal, ``std = sqrt(1 / fan_in)``
+none (an output layer, softmax or attention  LeCun normal, ``std = sqrt(1 / fan_in)``
+next, the ``up`` projection of a gated MLP)
 ==========================================  ===================================================
 
 Why He for GELU/SiLU/Mish: they are smooth ReLUs (identity for large positive inputs, zero for
@@ -424,18 +426,28 @@ def init_model(
 ) -> InitPlan:
     """Initialize every Linear/Conv/ConvTranspose/Embedding/norm parameter of ``model`` in place.
 
-    ``scheme`` is ``"auto"`` (each weight follows the activation consuming its layer's output,
-    found by tracing the model with ``torch.fx``), a name from ``SCHEMES`` applied to every
-    Linear/Conv weight, or a mapping ``{module name | fnmatch pattern | module class: scheme}``
-    (unmatched layers: ``"auto"``). The rules and their formulas are in this module's docstring.
+    ``scheme`` is ``"auto"`` (each weight follows the activation consuming its layer's output),
+    a name from ``SCHEMES`` applied to every Linear/Conv weight, or a mapping ``{module name |
+    fnmatch pattern | module class: scheme}`` (unmatched layers: ``"auto"``). The rules and
+    their formulas are in this module's docstring.
+
+    The activation after each layer is found by running the model's real ``forward`` once on
+    meta tensors shaped like ``example_inputs`` (a tensor, a tuple of positional inputs or a
+    dict of keyword inputs; only shapes and dtypes are used, the values never) and following
+    the data flow (``kaiming.torch._tracer``); the forward's Python side effects happen once.
+    Without ``example_inputs`` nothing is inferred about the inputs: ``torch.fx`` traces the
+    model symbolically instead; if that fails too (most Hugging Face models), activations are
+    guessed from module registration order and a ``TracingFallbackWarning`` says so, as it does
+    when the meta run fails. ``plan.method`` tells which was used.
 
     Each parameter draws from a generator seeded by ``(seed, parameter name)``: the same model
     and seed give the same weights whatever else used torch's global RNG (which is never
     touched). ``seed=None`` picks a random base seed, reported in the plan. With
     ``dry_run=True`` nothing is changed and the plan says what would be done.
     ``zero_init_residual=True`` sets to 0 the weight of the last norm layer of every residual
-    branch (traced models only). When tracing fails, activations are guessed from module
-    registration order and a ``TracingFallbackWarning`` is issued. ``stream="counter"`` draws
+    branch (traced models only). A parameter shared by several modules (tied weights) gets
+    the rule of its first use; its row lists the other names, and a ``TiedParameterWarning``
+    is issued when the uses imply different rules. ``stream="counter"`` draws
     from ``kaiming.stream`` instead: a model on the ``meta`` device is materialized on the CPU
     first, and DTensor/FSDP2 parameters get only their local shard computed
     (``kaiming.torch.distributed``).
@@ -451,6 +463,9 @@ def init_model(
         ('he_normal', 'relu', 0.1768)
         >>> plan["2.weight"].rule, plan["2.bias"].rule
         ('lecun_normal', 'zeros')
+        >>> plan = init_model(net, seed=0, example_inputs=torch.randn(8, 64), dry_run=True)
+        >>> plan.method, plan["0.weight"].activation
+        ('forward', 'relu')
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
