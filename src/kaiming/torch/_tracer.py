@@ -48,6 +48,7 @@ raises ``FlowError`` with the reason.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -59,6 +60,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves, tree_map
+from torch.utils.weak import WeakIdKeyDictionary
 
 from ._graph import (
     _FIXED_FUNCTIONS,
@@ -119,9 +121,17 @@ def _hf_activation(module: nn.Module) -> Activation | str | None:
     return _numeric(kind, module)
 
 
+_NORM_NAME = re.compile(r"(Layer|RMS|Batch|Group|Instance)Norm|Norm$")
+
+
 def _is_hf_norm(module: nn.Module) -> bool:
+    """A norm module outside torch (``LlamaRMSNorm``, ``T5LayerNorm``, ...), by its class name."""
     cls = type(module)
-    return "Norm" in cls.__name__ and not cls.__module__.startswith("torch.") and not any(module.children())
+    return (
+        bool(_NORM_NAME.search(cls.__name__))
+        and not cls.__module__.startswith("torch.")
+        and not any(module.children())
+    )
 
 
 def classify(module: nn.Module) -> Activation | str | None:
@@ -225,7 +235,6 @@ class _Info:
     """What one tensor carries: its sources, its path length, the norm it comes straight from,
     and whether it is an activation's output (with that activation)."""
 
-    tensor: torch.Tensor
     sources: frozenset[Token] = frozenset()
     depth: int = 0
     norm: str | None = None
@@ -275,7 +284,8 @@ class FlowTracer(TorchFunctionMode):
         self.on_layer = on_layer
         self.on_activation = on_activation
         self.flow = Flow()
-        self._info: dict[int, _Info] = {}  # id -> info; holds the tensor so ids are never reused
+        # tensor -> info, by identity; weak, so no tensor lives longer than the forward keeps it
+        self._info: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self._stack: list[_Frame | None] = []
         self._paused = 0
         self._names: dict[nn.Module, str] = {}
@@ -286,8 +296,8 @@ class FlowTracer(TorchFunctionMode):
     def _get(self, value: object) -> _Info | None:
         if not isinstance(value, torch.Tensor):
             return None
-        info = self._info.get(id(value))
-        return info if info is not None and info.tensor is value else None
+        info: _Info | None = self._info.get(value)  # type: ignore[no-untyped-call]
+        return info
 
     def _inputs(self, *values: object) -> list[_Info]:
         found = []
@@ -301,7 +311,7 @@ class FlowTracer(TorchFunctionMode):
         depth = 1 + max((i.depth for i in inputs), default=0)
         for leaf in tree_leaves(output):
             if isinstance(leaf, torch.Tensor):
-                self._info[id(leaf)] = _Info(leaf, depth=depth, **fields)
+                self._info[leaf] = _Info(depth=depth, **fields)
 
     def _reach(self, inputs: list[_Info], activation: Activation, output: torch.Tensor) -> None:
         new = [t for i in inputs for t in i.sources if t not in self.flow.activations]
