@@ -168,3 +168,58 @@ def test_resnet_block_residual_norm_found_by_the_forward() -> None:
     assert plan["block.downsample.0.weight"].activation == "relu"
     assert float(net.block.bn2.weight.detach().abs().max()) == 0.0
     assert torch.equal(net.block.bn1.weight.detach(), torch.ones(32))
+
+
+class Swish(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(x)
+
+
+class Half(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * x
+
+
+class TokenMix(nn.Module):
+    """Parameter-free but not elementwise (a softmax over the last dim)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * x.softmax(dim=-1)
+
+
+def test_custom_elementwise_modules_are_recognized_by_probing() -> None:
+    net = nn.Sequential(
+        nn.Linear(8, 8),
+        Swish(),
+        nn.Linear(8, 8),
+        Half(),
+        nn.ReLU(),
+        nn.Linear(8, 8),
+        TokenMix(),
+        nn.Linear(8, 2),
+    )
+    plan = init_model(net, seed=0, example_inputs=tokens(4, 8), dry_run=True)
+    silu_gain = plan["0.weight"].gain
+    assert plan["0.weight"].activation == "Swish" and silu_gain is not None
+    # Swish is SiLU: the same mean-field gain as torch's SiLU module
+    ref = init_model(
+        nn.Sequential(nn.Linear(8, 8), nn.SiLU()), seed=0, example_inputs=tokens(4, 8), dry_run=True
+    )
+    assert silu_gain == pytest.approx(ref["0.weight"].gain, rel=1e-9)
+    assert plan["2.weight"].activation == "relu"  # 0.5 * x is linear: transparent
+    assert plan["5.weight"].activation is None  # softmax mixing is not an activation
+
+
+def test_fused_gate_and_up_projection_gets_the_activation() -> None:
+    class GeGLU(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = nn.Linear(8, 32)
+            self.out = nn.Linear(16, 8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            gate, up = self.proj(x).chunk(2, dim=-1)
+            return self.out(F.gelu(gate) * up)
+
+    plan = init_model(GeGLU(), seed=0, example_inputs=tokens(4, 8), dry_run=True)
+    assert plan["proj.weight"].activation == "gelu" and plan["out.weight"].activation is None

@@ -15,8 +15,9 @@ call made outside a recognized module:
 - an **activation** (module: ``nn.ReLU``, ``nn.GELU``, ``nn.SiLU``, ... and Hugging Face's
   ``transformers.activations`` classes such as ``NewGELUActivation`` ("gelu_new"); function or
   method: ``F.relu``, ``torch.tanh``, ``x.sigmoid()``, ``F.leaky_relu(x, a)``, ``F.gelu``,
-  ``F.silu``, ``F.mish``, ...) is *the* activation of every source of its input (the first one
-  reached wins); its output has no sources;
+  ``F.silu``, ``F.mish``, ...; a parameter-free module of one's own that computes an
+  elementwise function, found by probing it once on 24 CPU values) is *the* activation of
+  every source of its input (the first one reached wins); its output has no sources;
 - **transparent** operations pass their inputs' sources on: norms (modules, including Hugging
   Face ``*Norm`` classes such as ``LlamaRMSNorm``, and ``F.*_norm``), dropout, pooling, padding,
   interpolation, reshapes/views/indexing/concatenation, dtype casts, sums and differences
@@ -148,7 +149,46 @@ def classify(module: nn.Module) -> Activation | str | None:
         return "norm"
     if is_transparent_module(module):
         return "transparent"
-    return None
+    return _custom_elementwise(module)
+
+
+def _custom_elementwise(module: nn.Module) -> Activation | str | None:
+    """A parameter-free leaf module defined outside torch that computes an elementwise function
+    (a custom ``Swish``/``Mish``/``QuickGELU``...): its numeric Activation, or ``"transparent"``
+    when the function is linear (``c * x``); None for anything else.
+
+    Probed once, on the CPU, with 24 float64 values in [-3, 3]: the output must have the
+    input's shape, be finite, and not depend on the input's shape or order (reshaped to 1-D or
+    reversed, the same values come out) — which softmax, mixing or reshaping modules fail.
+    """
+    cls = type(module)
+    if cls.__module__.startswith("torch.") or any(module.children()):
+        return None
+    if any(True for _ in module.parameters()) or any(True for _ in module.buffers()):
+        return None
+    z = torch.linspace(-3.0, 3.0, 24, dtype=torch.float64).reshape(2, 3, 4)
+    try:
+        with torch.no_grad():
+            y = module(z)
+            flat = module(z.reshape(24))
+            reverse = module(z.flip(-1))
+    except Exception:  # not callable on one float tensor: not an elementwise function
+        return None
+    if not all(isinstance(t, torch.Tensor) for t in (y, flat, reverse)):
+        return None
+    if (
+        y.shape != z.shape
+        or flat.shape != (24,)
+        or reverse.shape != z.shape
+        or not bool(torch.isfinite(y).all())
+    ):
+        return None
+    if not (torch.allclose(flat.reshape(z.shape), y) and torch.allclose(reverse.flip(-1), y)):
+        return None
+    scale = float((y * z).sum() / (z * z).sum())
+    if torch.allclose(y, scale * z):
+        return "transparent"
+    return _numeric(cls.__name__, module)
 
 
 _TRANSPARENT_NAMES = frozenset(
