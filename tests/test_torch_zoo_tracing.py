@@ -146,3 +146,18 @@ def test_analyze_reports_every_layer(name: str) -> None:
             assert row.activation == expected(layer), layer
     assert all(r.health in ("healthy", "vanishing", "exploding", "dying") for r in report)
     assert torch.isfinite(torch.tensor([r.pre_std for r in report])).all()
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama", "bert"])
+def test_without_example_inputs_the_fx_failure_is_reported_not_hidden(name: str) -> None:
+    model, _ = build(name)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        plan = init_model(model, seed=0, dry_run=True)
+    if plan.method == "torch.fx":  # a future transformers that fx can trace: nothing to report
+        return
+    fallbacks = [r for r in record if issubclass(r.category, TracingFallbackWarning)]
+    assert plan.method == "module order" and not plan.traced and len(fallbacks) == 1
+    message = str(fallbacks[0].message)
+    assert "torch.fx could not trace" in message and "example_inputs=" in message
+    assert "torch.fx could not trace" in str(plan.reason)
