@@ -31,9 +31,9 @@ Gated MLPs, ``down(act(gate(x)) * up(x))`` (Llama's SwiGLU, GeGLU): the gate pro
 output reaches the activation, so *gate* gets the activation's rule (He with SiLU's gain). The
 *up* projection's output is multiplied by the activation's output — a product where only one
 operand carries sources — and then reaches ``down``, a layer, with no activation: *up* is
-linear (LeCun, gain 1), and is marked "gated by silu" in ``gated``. This keeps the product's
-second moment: ``E[(act(g) u)^2] = E[act(g)^2] E[u^2] = 1 * 1`` for independent unit-variance
-pre-activations when the gate follows He with the activation's own gain.
+linear (LeCun, gain 1), and is marked "gated by silu" in ``gated``. For independent
+pre-activations, ``E[(act(g) u)^2] = E[act(g)^2] E[u^2] = E[act(g)^2]``: the gated product
+carries the second moment the activation alone carries in a plain MLP; the gate adds no scale.
 
 Residual branches: at a two-input sum, the input with the longer path from the model's input
 is the branch; if it comes straight (through identity/dropout only) from a norm module, that
