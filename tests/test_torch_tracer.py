@@ -223,3 +223,25 @@ def test_fused_gate_and_up_projection_gets_the_activation() -> None:
 
     plan = init_model(GeGLU(), seed=0, example_inputs=tokens(4, 8), dry_run=True)
     assert plan["proj.weight"].activation == "gelu" and plan["out.weight"].activation is None
+
+
+def test_gated_mlp_rule_gives_the_product_the_activations_second_moment() -> None:
+    class Gated(nn.Module):
+        def __init__(self, d: int = 512, h: int = 1024) -> None:
+            super().__init__()
+            self.gate, self.up, self.down = nn.Linear(d, h), nn.Linear(d, h), nn.Linear(h, d)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.down(F.silu(self.gate(x)) * self.up(x))
+
+    net = Gated()
+    x = tokens(256, 512)
+    init_model(net, seed=0, example_inputs=x)
+    with torch.no_grad():
+        g, u = net.gate(x), net.up(x)
+        act2 = float((F.silu(g) ** 2).mean())
+        product2 = float(((F.silu(g) * u) ** 2).mean())
+    # 256 x 1024 values from 1024 random units of fan_in 512: the finite-width spread of these
+    # means is about sqrt(2 / 512) / sqrt(1024) < 0.2%; 5% is a wide margin
+    assert float((u**2).mean()) == pytest.approx(1.0, rel=0.05)  # up: LeCun, unit second moment
+    assert product2 == pytest.approx(act2, rel=0.05)  # the gate adds no scale of its own
