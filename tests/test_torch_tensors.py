@@ -185,7 +185,13 @@ def test_dtype_kept_and_values_are_rounded_float32_draws(
     assert w.dtype == dtype and w.device.type == "cpu"
     assert bool(torch.isfinite(w).all())
     if dtype != torch.float64:
-        assert torch.equal(w, init(torch.empty(12, 16), seed=9).to(dtype))
+        expected = init(torch.empty(12, 16), seed=9).to(dtype)
+        moved = w != expected
+        # truncated draws: a float32 value that rounds onto a bound (1.9964 -> 2.0 in bfloat16) is
+        # moved one step inside it, as no value may be on a bound; every other value is equal
+        assert int(moved.sum()) <= 2 and bool((w[moved].abs() < expected[moved].abs()).all())
+        if "trunc" not in init.__name__:
+            assert not bool(moved.any())
 
 
 def test_parameter_with_grad_is_filled_without_autograd_history() -> None:

@@ -5,7 +5,10 @@ restricted to the open interval ``(low, high)``. With ``alpha = (low - mean) / s
 ``beta = (high - mean) / std`` and ``u ~ U(0, 1)`` in float64 (0 itself
 replaced by ``2**-54``):
 
-- the interval holds the mean (``alpha < 0 < beta``): ``x = ndtri(Phi(alpha) + u (Phi(beta) -
+- the interval holds at least half of the mass (``Phi(beta) - Phi(alpha) >= 1/2``, e.g. the
+  usual ``±2`` std): float64 normal draws, those outside redrawn until none is (exact, and
+  fast: each round redraws at most half of the rest);
+- otherwise, the interval holds the mean (``alpha < 0 < beta``): ``x = ndtri(Phi(alpha) + u (Phi(beta) -
   Phi(alpha)))`` — ``ndtri``, the inverse of the standard normal CDF ``Phi``, is accurate to
   float64 precision over its whole range, far past the ±5.6 sigma a float32 inverse reaches;
 - the interval lies on one side (``alpha >= 0``; ``beta <= 0`` is mirrored onto it): the
@@ -16,7 +19,8 @@ replaced by ``2**-54``):
   and refined by Newton steps on ``log Q`` (``d log Q / dx = -phi(x) / Q(x)``), so intervals
   such as ``[6, 7]`` or ``[40, 41]`` sigma get their exact conditional distribution.
 
-The values are then rounded to ``dtype`` and clamped to the representable values strictly
+The values are then rounded to ``dtype`` (float16/bfloat16 through float32, like every
+initializer here) and clamped to the representable values strictly
 inside ``(low, high)``, so no value is ever on or outside a bound. The work is done in chunks
 of ``2**22`` elements so a 50M-element tensor needs only a few tens of MB of float64
 temporaries.
@@ -39,6 +43,20 @@ def _standard_central(u: torch.Tensor, alpha: float, beta: float) -> torch.Tenso
     lo = torch.special.ndtr(torch.tensor(alpha, dtype=torch.float64))
     hi = torch.special.ndtr(torch.tensor(beta, dtype=torch.float64))
     z: torch.Tensor = torch.special.ndtri(lo + u * (hi - lo))
+    return z
+
+
+def _standard_rejection(
+    n: int, alpha: float, beta: float, gen: torch.Generator, device: torch.device
+) -> torch.Tensor:
+    """Standard normal restricted to ``(alpha, beta)`` by redrawing the values outside (exact;
+    used when the interval holds at least half of the mass, so few redraws are needed)."""
+    z = torch.randn(n, dtype=torch.float64, generator=gen, device=device)
+    outside = ((z <= alpha) | (z >= beta)).nonzero().squeeze(1)
+    while outside.numel():
+        fresh = torch.randn(outside.numel(), dtype=torch.float64, generator=gen, device=device)
+        z[outside] = fresh
+        outside = outside[(fresh <= alpha) | (fresh >= beta)]
     return z
 
 
@@ -96,11 +114,18 @@ def truncated_normal(
     lo_in, hi_in = inner_bounds(low, high, dtype)
     n = math.prod(shape)
     out = torch.empty(n, dtype=dtype, device=device)
+    mass = float(torch.special.ndtr(torch.tensor(beta, dtype=torch.float64)))
+    mass -= float(torch.special.ndtr(torch.tensor(alpha, dtype=torch.float64)))
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
-        u = torch.rand(stop - start, dtype=torch.float64, generator=gen, device=device)
-        u.clamp_(min=2.0**-54)  # the open interval (0, 1): never the CDF of an unbounded tail
-        z = _standard_tail(u, alpha, beta) if alpha >= 0.0 else _standard_central(u, alpha, beta)
+        if mass >= 0.5:
+            z = _standard_rejection(stop - start, alpha, beta, gen, device)
+        else:
+            u = torch.rand(stop - start, dtype=torch.float64, generator=gen, device=device)
+            u.clamp_(min=2.0**-54)  # the open interval (0, 1): never the CDF of an unbounded tail
+            z = _standard_tail(u, alpha, beta) if alpha >= 0.0 else _standard_central(u, alpha, beta)
         values = (-z if mirrored else z).mul_(std).add_(mean)
-        out[start:stop] = values.to(dtype).clamp_(lo_in, hi_in)
+        # half/bfloat16 through float32, so they are the float32 values rounded once more
+        work = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+        out[start:stop] = values.to(work).to(dtype).clamp_(lo_in, hi_in)
     return out.reshape(shape)
