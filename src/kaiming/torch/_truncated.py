@@ -20,10 +20,9 @@ replaced by ``2**-54``):
   such as ``[6, 7]`` or ``[40, 41]`` sigma get their exact conditional distribution.
 
 The values are then rounded to ``dtype`` (float16/bfloat16 through float32, like every
-initializer here) and clamped to the representable values strictly
-inside ``(low, high)``, so no value is ever on or outside a bound. The work is done in chunks
-of ``2**22`` elements so a 50M-element tensor needs only a few tens of MB of float64
-temporaries.
+initializer here) and clamped to the representable values strictly inside ``(low, high)``, so
+no value is ever on or outside a bound. The work is done in chunks of ``2**22`` elements: the
+float64 temporaries stay near 100 MB whatever the tensor's size.
 """
 
 from __future__ import annotations
