@@ -71,7 +71,6 @@ import hashlib
 import math
 import numbers
 import secrets
-import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -85,8 +84,9 @@ from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._counter import counter_fill_, materialize_
 from ._graph import NORM_MODULES, Activation, analyze_graph
-from ._plan import InitPlan, ParamRule, TiedParameterWarning
+from ._plan import InitPlan, ParamRule
 from ._tensors import fill_distribution, fill_orthogonal, fill_uniform, make_generator
+from ._tied_rules import aliases_of, tied_rule
 from ._tracer import split_inputs, warn_fallback
 
 __all__ = ["SCHEMES", "STREAMS", "apply_rule", "init_model", "param_seed"]
@@ -359,57 +359,6 @@ def _owners(model: nn.Module) -> dict[str, tuple[nn.Module, str, str]]:
     return owners
 
 
-def _aliases(model: nn.Module) -> dict[str, list[str]]:
-    """First name of each tied (shared) parameter -> its other names, in registration order."""
-    first: dict[int, str] = {}
-    aliases: dict[str, list[str]] = {}
-    for name, param in model.named_parameters(remove_duplicate=False):
-        if id(param) in first:
-            aliases.setdefault(first[id(param)], []).append(name)
-        else:
-            first[id(param)] = name
-    return aliases
-
-
-def _same(a: ParamRule, b: ParamRule) -> bool:
-    def close(x: float | None, y: float | None) -> bool:
-        return x == y or (x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9))
-
-    return (a.rule, a.distribution) == (b.rule, b.distribution) and all(
-        close(x, y) for x, y in ((a.std, b.std), (a.bound, b.bound), (a.value, b.value))
-    )
-
-
-def _describe(rule: ParamRule) -> str:
-    size = (
-        f"std {rule.std:.4g}"
-        if rule.std is not None
-        else f"value {rule.value:g}"
-        if rule.value is not None
-        else ""
-    )
-    return f"{rule.rule} ({rule.module}{', ' + size if size else ''})"
-
-
-def _tied(rule: ParamRule, others: list[ParamRule]) -> ParamRule:
-    """The rule of a tied parameter: its first use's, with every name in ``tied`` and the note; a
-    ``TiedParameterWarning`` when another use implies a different rule."""
-    names = tuple(o.name for o in others)
-    conflicts = [o for o in others if not _same(rule, o)]
-    note = f"tied: {', '.join(names)}"
-    if conflicts:
-        note += "; other uses imply " + ", ".join(f"{o.name}: {_describe(o)}" for o in conflicts)
-        warnings.warn(
-            f"init_model: parameter {rule.name} is tied with {', '.join(names)} and its uses imply "
-            f"different rules: {rule.name}: {_describe(rule)}; "
-            + "; ".join(f"{o.name}: {_describe(o)}" for o in conflicts)
-            + f". The first use's rule ({rule.rule}) is applied",
-            TiedParameterWarning,
-            stacklevel=3,
-        )
-    return replace(rule, tied=names, note=f"{rule.note}; {note}" if rule.note else note)
-
-
 # --------------------------------------------------------------------------------------------
 # the public function
 
@@ -504,11 +453,11 @@ def init_model(
         return rule
 
     params = dict(model.named_parameters())
-    aliases = _aliases(model)
+    aliases = aliases_of(model)
     for name in params:
         rule = rule_of(name)
         if name in aliases:
-            rule = _tied(rule, [rule_of(other) for other in aliases[name]])
+            rule = tied_rule(rule, [rule_of(other) for other in aliases[name]])
         rows.append(rule)
     if not dry_run:
         if stream == "counter" and materialize_(model):
