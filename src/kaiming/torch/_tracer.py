@@ -244,7 +244,7 @@ def call_activation(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     name = getattr(func, "__name__", "")
     if name in _FIXED_METHODS and _is_method(func, name):
         return _known(_FIXED_METHODS[name])
-    if func in (F.leaky_relu, F.leaky_relu_, torch.nn.functional.leaky_relu):
+    if func in (F.leaky_relu, F.leaky_relu_):
         return _known("leaky_relu", _const(args, kwargs, 1, "negative_slope", 0.01))
     if func in (F.elu, F.elu_):
         return _known("elu", _const(args, kwargs, 1, "alpha", 1.0))
