@@ -30,8 +30,9 @@ REFERENCE: dict[str, TorchFn] = {
     "softplus": lambda x, p: F.softplus(x, beta=p),
 }
 
-# Points avoid 0 exactly (the kink of the ReLU family, where a derivative is a convention).
-POINTS = np.concatenate([np.linspace(-8.0, -1e-3, 400), np.linspace(1e-3, 8.0, 400)])
+# 0 is included: at the kink of the ReLU family the derivative is a convention, and the probe's
+# backward pass must use torch's (ReLU' = 0, leaky ReLU' = slope, ELU' = alpha at 0).
+POINTS = np.concatenate([np.linspace(-8.0, -1e-3, 400), [0.0], np.linspace(1e-3, 8.0, 400)])
 
 
 def test_every_activation_has_a_reference() -> None:
