@@ -45,5 +45,5 @@ def sampler_scale(distribution: Literal["normal", "truncated_normal", "uniform"]
     if distribution == "uniform":
         return math.sqrt(3.0) * std
     if distribution == "truncated_normal":
-        return std / TRUNCATED_NORMAL_STD
+        return std / _truncated_std(TRUNCATION)  # TRUNCATED_NORMAL_STD, a few flops
     raise ValueError(f"distribution must be one of normal, truncated_normal, uniform, got {distribution!r}")

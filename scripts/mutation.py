@@ -1,0 +1,164 @@
+"""Mutation testing of kaiming's core modules with mutmut (run by scripts/mutation.sh; not in CI).
+
+For each group — one or more modules and the fast tests that cover them — the repository's
+``src``, ``tests`` and ``pyproject.toml`` are copied to a temporary directory, a ``[tool.mutmut]``
+section naming that group is appended to the copy's pyproject, ``mutmut run`` mutates the modules
+and runs the covering tests against every mutant, and ``mutmut results`` is read back. One line
+per group is printed (mutants, killed, timed out, survived, without tests, score) and the
+surviving mutants' diffs are written to ``mutation-report/<group>.txt``.
+
+A mutant counts as detected when a test fails or times out on it. The score is detected /
+(mutants - judged equivalent); the equivalent survivors are listed, with the reason, in
+docs/testing.md (``EQUIVALENT`` below holds their names so the score can subtract them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "mutation-report"
+
+GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "_sampling": (["src/kaiming/_sampling.py"], ["tests/test_reference_paths.py"]),
+    "gains": (["src/kaiming/gains.py"], ["tests/test_gains.py", "tests/test_gains_exact.py"]),
+    "fans": (["src/kaiming/fans.py"], ["tests/test_fans.py"]),
+    "_activations": (["src/kaiming/_activations.py"], ["tests/test_activation_reference.py"]),
+    "initializers": (
+        ["src/kaiming/initializers.py"],
+        [
+            "tests/test_variance_scaling.py",
+            "tests/test_reference_paths.py",
+            "tests/test_seed_contract.py",
+            "tests/test_stream_initializers.py",
+        ],
+    ),
+    "structured": (["src/kaiming/structured.py"], ["tests/test_structured.py"]),
+    "stream": (
+        [
+            "src/kaiming/stream/_index.py",
+            "src/kaiming/stream/_keys.py",
+            "src/kaiming/stream/_philox.py",
+            "src/kaiming/stream/_public.py",
+            "src/kaiming/stream/_sample.py",
+            "src/kaiming/stream/_transforms.py",
+            "src/kaiming/stream/_numpy_path.py",
+        ],
+        [
+            "tests/test_stream_generator.py",
+            "tests/test_stream_statistics.py",
+            "tests/test_stream_known_answers.py",
+            "tests/test_stream_sharding.py",
+        ],
+    ),
+    "theory": (["src/kaiming/propagation/theory.py"], ["tests/test_theory.py"]),
+    "probe": (["src/kaiming/propagation/simulate.py"], ["tests/test_probe.py"]),
+    "torch_tensors": (
+        ["src/kaiming/torch/_tensors.py"],
+        ["tests/test_torch_tensors.py", "tests/test_reference_paths.py"],
+    ),
+    "torch_counter": (
+        ["src/kaiming/torch/_counter.py"],
+        ["tests/test_reference_paths.py", "tests/test_torch_model_init.py"],
+    ),
+    "torch_model_init": (
+        ["src/kaiming/torch/model_init.py"],
+        ["tests/test_torch_model_init.py", "tests/test_reference_paths.py"],
+    ),
+}
+
+# Surviving mutants judged equivalent (the program behaves the same): name -> reason.
+EQUIVALENT: dict[str, str] = {
+    "kaiming._activations.x__leaky__mutmut_7": "x > 0 -> x >= 0: both branches give 0 at x = 0",
+    "kaiming._activations.x__elu__mutmut_7": "x > 0 -> x >= 0: both branches give 0 at x = 0",
+    "kaiming._activations.x__elu__mutmut_15": (
+        "np.minimum(x, 0) -> np.minimum(x, 1) in the x <= 0 branch: equal there (the minimum only "
+        "keeps expm1 from overflowing on the branch np.where discards)"
+    ),
+    "kaiming._activations.x__elu_d__mutmut_17": "np.minimum(x, 0) -> np.minimum(x, 1): as above, for exp",
+}
+
+DETECTED = ("killed", "timeout")
+
+
+def _section(modules: list[str], tests: list[str]) -> str:
+    quoted = lambda items: "[" + ", ".join(f'"{i}"' for i in items) + "]"  # noqa: E731
+    return (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["src"]\n'
+        f"only_mutate = {quoted(modules)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--no-header", "-p", "no:xdist"]\n'
+        f"pytest_add_cli_args_test_selection = {quoted(tests)}\n"
+    )
+
+
+def run_group(name: str, modules: list[str], tests: list[str], mutmut: str) -> dict[str, list[str]]:
+    """Run mutmut on one group in a scratch copy; return {status: [mutant names]}."""
+    with tempfile.TemporaryDirectory(prefix=f"kaiming-mutation-{name}-") as tmp:
+        work = Path(tmp)
+        shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+        pyproject = (ROOT / "pyproject.toml").read_text()
+        pyproject = re.sub(r'addopts = ".*"', 'addopts = "-ra --import-mode=importlib"', pyproject)
+        (work / "pyproject.toml").write_text(pyproject + _section(modules, tests))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        subprocess.run([mutmut, "run"], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False)
+        out = subprocess.run(
+            [mutmut, "results", "--all", "true"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        statuses: dict[str, list[str]] = collections.defaultdict(list)
+        for line in out.splitlines():
+            match = re.match(r"\s*(\S+): (.+)$", line)
+            if match:
+                statuses[match.group(2).strip()].append(match.group(1))
+        REPORT.mkdir(exist_ok=True)
+        with open(REPORT / f"{name}.txt", "w") as report:
+            for mutant in statuses.get("survived", []) + statuses.get("no tests", []):
+                diff = subprocess.run(
+                    [mutmut, "show", mutant], cwd=work, env=env, capture_output=True, text=True, check=False
+                ).stdout
+                report.write(f"## {mutant}\n{diff}\n")
+        return statuses
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("groups", nargs="*", help=f"groups to run (default: all): {', '.join(GROUPS)}")
+    args = parser.parse_args(argv)
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    mutmut = shutil.which("mutmut") or str(Path(sys.executable).with_name("mutmut"))
+    columns = ("mutants", "killed", "timeout", "survived", "no tests", "equiv", "score")
+    print(f"{'group':18}" + "".join(f" {c:>8}" for c in columns))
+    for name in args.groups or list(GROUPS):
+        modules, tests = GROUPS[name]
+        statuses = run_group(name, modules, tests, mutmut)
+        total = sum(len(v) for v in statuses.values())
+        detected = sum(len(statuses.get(s, [])) for s in DETECTED)
+        equivalent = sum(1 for m in statuses.get("survived", []) if m in EQUIVALENT)
+        survived = len(statuses.get("survived", [])) - equivalent
+        no_tests = len(statuses.get("no tests", []))
+        denominator = total - equivalent
+        score = detected / denominator if denominator else float("nan")
+        killed, timeout = len(statuses.get("killed", [])), len(statuses.get("timeout", []))
+        counts = (total, killed, timeout, survived, no_tests, equivalent)
+        print(f"{name:18}" + "".join(f" {n:8d}" for n in counts) + f" {score:8.1%}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
