@@ -44,8 +44,11 @@ def correlate_inputs(
 ) -> NDArray[np.floating]:
     """``sqrt(1 - corr) * x + sqrt(corr) * shared`` (``shared``: one row, broadcast over the batch).
 
-    Each feature keeps unit variance and any two rows have expected correlation ``corr``.
+    The shared row is first rescaled to mean square exactly 1 (its own norm would otherwise shift
+    every pair's correlation the same way, by about ``sqrt(2 / width)``). Each feature keeps unit
+    variance and any two rows have correlation ``corr`` up to ``O(1 / sqrt(width))`` per pair.
     """
+    shared = shared / shared.dtype.type(math.sqrt(float(np.mean(shared.astype(np.float64) ** 2))))
     mixed: NDArray[np.floating] = x * x.dtype.type(math.sqrt(1.0 - corr)) + shared * x.dtype.type(
         math.sqrt(corr)
     )
