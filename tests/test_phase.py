@@ -7,6 +7,7 @@ The reference uses ``math.tanh`` and a central finite-difference derivative (not
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -47,7 +48,7 @@ def test_tanh_critical_line_starts_at_one_and_rises() -> None:
     diagram = phase_diagram("tanh", [0.5, 1.0, 2.0], [0.0, 0.05, 0.1, 0.2, 0.4])
     line = diagram.critical_sigma_w2
     assert all(v is not None for v in line)
-    assert all(b > a for a, b in zip(line[:-1], line[1:], strict=False))  # type: ignore[operator]
+    assert all(b > a for a, b in itertools.pairwise(line))  # type: ignore[operator]
 
 
 def test_grid_values_match_scipy() -> None:
