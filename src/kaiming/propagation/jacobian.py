@@ -172,7 +172,7 @@ def jacobian_spectrum(
             z += rng.standard_normal(n) * net.bias_std
         derivs.append(np.asarray(act.grad(z, net.param), dtype=np.float64))
         h = np.asarray(act(z, net.param), dtype=np.float64)
-        weights.append(w)
+        weights.append(np.asarray(w, dtype=np.float64))
     r_w = 0.0 if net.spec.kind == "orthogonal" else 1.0
     theory_mean, theory_spread = _theory(k, sw, sb, depth_value, sw * x_std**2 + sb, r_w)
     values: Array | None = None
@@ -180,8 +180,9 @@ def jacobian_spectrum(
         jac = np.eye(n)
         for w, dphi in zip(weights, derivs, strict=True):
             jac = dphi[:, None] * (w.T @ jac)
-        values = np.linalg.svd(jac, compute_uv=False) ** 2
-        mean, second = float(values.mean()), float(np.mean(values**2))
+        squares: Array = np.asarray(np.linalg.svd(jac, compute_uv=False), dtype=np.float64) ** 2
+        mean, second = float(squares.mean()), float(np.mean(squares**2))
+        values = squares
     else:
         v = rng.choice(np.array([-1.0, 1.0]), size=(n, probes))
         jt_v = v
