@@ -76,7 +76,7 @@ def _spectrum(axes: Axes, results: Sequence[ProbeResult], labels: Sequence[str])
             activation_param=config["activation_param"] if config["activation"] in _PARAM else None,
             bias_std=config["bias_std"],
             method="exact",
-            **options,  # type: ignore[arg-type]
+            **options,
         )
         values = np.array(spectrum.squared_singular_values or (), dtype=float)
         # Below max * 1e-14 a float64 product of depth matrices is rounding noise, not signal.

@@ -56,8 +56,9 @@ def plot_results(results: Sequence[ProbeResult], labels: Sequence[str], path: st
     """Write the forward/backward std-per-layer figure of ``results`` to ``path`` (.png/.svg/.pdf).
 
     Solid lines are the simulation, dashed lines the mean-field theory. The backward panel is
-    drawn when the runs have gradients; a second row shows the inputs' correlation per layer
-    and the Jacobian spectrum (``kaiming.propagation._plots_beyond``).
+    drawn when the runs have gradients; for a single run (``kaiming probe --plot``) a second row
+    shows the inputs' correlation per layer and the Jacobian spectrum
+    (``kaiming.propagation._plots_beyond``).
 
     Raises:
         ValueError: an extension other than .png, .svg, .pdf.
@@ -69,7 +70,7 @@ def plot_results(results: Sequence[ProbeResult], labels: Sequence[str], path: st
     from matplotlib.figure import Figure
 
     backward = any(s.grad_std is not None for r in results for s in r.layers)
-    extra = has_correlation(results)  # second row: correlation and Jacobian spectrum
+    extra = len(results) == 1 and has_correlation(results)  # one run: correlation, Jacobian spectrum
     figure = Figure(figsize=(11 if backward else 6, 9 if extra else 4.5), layout="constrained")
     grid = figure.subplots(2 if extra else 1, 2 if backward else 1, squeeze=False)
     axes = grid[0]
