@@ -77,10 +77,10 @@ def measure_depth_scales(result: ProbeResult, *, first: int = 5, floor: float = 
     Example:
         >>> from kaiming import probe
         >>> res = probe("random", "tanh", depth=30, width=512, batch=32, std=(1.3 / 512) ** 0.5,
-        ...             bias_std=0.05 ** 0.5, input_corr=0.5)
-        >>> m = measure_depth_scales(res)
-        >>> round(m.theory_chi_1, 3), round(m.theory_xi_c, 2), m.chi_1_error < 0.1, m.xi_c_error < 0.2
-        (0.864, 6.85, True, True)
+        ...             bias_std=0.05 ** 0.5, input_corr=0.9)
+        >>> m = measure_depth_scales(res, first=8)
+        >>> round(m.theory_chi_1, 3), round(m.theory_xi_c, 2), m.chi_1_error < 0.05, m.xi_c_error < 0.25
+        (0.88, 7.83, True, True)
 
     Raises:
         ValueError: a run with batch norm, unequal widths, no backward pass or no theory; too few
