@@ -30,7 +30,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=6)
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
-    print("width | chi_1 mean (theory) | rel. err of mean | mean |err| per seed | xi_c mean (fit on theory c_l; asymptotic) | rel. err of mean (vs asymptotic) | mean |err| per seed")
+    print(
+        "width | chi_1 mean (theory) | rel. err of mean | mean |err| per seed | "
+        "xi_c mean (fit on theory c_l; asymptotic) | rel. err of mean (vs asymptotic) | mean |err| per seed"
+    )
     for width in (int(w) for w in args.widths.split(",")):
         runs = [
             measure_depth_scales(
@@ -52,12 +55,17 @@ def main() -> None:
         chi = np.array([r.chi_1 for r in runs])
         xi = np.array([r.xi_c for r in runs])
         t = runs[0]
-        print(
-            f"{width} | {chi.mean():.4f} ({t.theory_chi_1:.4f}) | {abs(chi.mean() / t.theory_chi_1 - 1):.2%} | "
-            f"{np.mean(np.abs(chi / t.theory_chi_1 - 1)):.2%} | {xi.mean():.3f} ({t.theory_fit_xi_c:.3f}; {t.theory_xi_c:.3f}) | "
-            f"{abs(xi.mean() / t.theory_xi_c - 1):.2%} | {np.mean(np.abs(xi / t.theory_xi_c - 1)):.2%}",
-            flush=True,
-        )
+        theory_chi, theory_xi = t.theory_chi_1, t.theory_xi_c
+        cells = [
+            str(width),
+            f"{chi.mean():.4f} ({theory_chi:.4f})",
+            f"{abs(chi.mean() / theory_chi - 1):.2%}",
+            f"{np.mean(np.abs(chi / theory_chi - 1)):.2%}",
+            f"{xi.mean():.3f} ({t.theory_fit_xi_c:.3f}; {theory_xi:.3f})",
+            f"{abs(xi.mean() / theory_xi - 1):.2%}",
+            f"{np.mean(np.abs(xi / theory_xi - 1)):.2%}",
+        ]
+        print(" | ".join(cells), flush=True)
     print(f"load average after: {os.getloadavg()}")
 
 
