@@ -59,7 +59,7 @@ Q_INFINITE = 1e12
 """Where ``q -> inf`` is evaluated for activations that are not positively homogeneous."""
 _Q_DIVERGED = 1e10
 _Q_TINY = 1e-12
-_BISECT = 60
+_BISECT = 42
 
 
 def _check_c(name: str, c: object) -> float:
@@ -96,7 +96,7 @@ def _fixed_points(k: Kernels, sw: Array, sb: Array) -> Array:
         return np.asarray(sw * k.second(q) + sb)
 
     q = q1.copy()
-    for _ in range(40):  # into the basin of the stable fixed point reached from q_1
+    for _ in range(12):  # into the basin of the stable fixed point reached from q_1
         q = np.minimum(step(q), _Q_DIVERGED)
     gap = step(q) - q
     lo, hi = q.copy(), q.copy()

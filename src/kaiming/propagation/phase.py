@@ -31,7 +31,7 @@ Array = NDArray[np.float64]
 NAMED_INITS = ("he_normal", "xavier_normal", "lecun_normal")
 """The inits ``phase_diagram`` marks (square layers, no bias)."""
 _SEARCH = (1e-2, 1e2)
-_BISECT = 60
+_BISECT = 42
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ def _grid(name: str, values: Sequence[float] | NDArray[np.floating] | None, defa
 
 
 def _critical(k: Kernels, sigma_b2: Array) -> list[float | None]:
+    if k.homogeneous:  # chi_1 = sigma_w2 * E[phi'**2], whatever q and the bias
+        return [1.0 / k.factor] * len(sigma_b2)
     lo = np.full(sigma_b2.shape, np.log(_SEARCH[0]))
     hi = np.full(sigma_b2.shape, np.log(_SEARCH[1]))
 
