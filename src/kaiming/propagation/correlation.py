@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -315,12 +316,20 @@ def correlation_profile(net: Network, input_corr: float = 0.0) -> list[float]:
     c0 = _check_c("input_corr", input_corr)
     if net.batch_norm:
         return [-1.0 / (net.batch - 1) if net.batch > 1 else 1.0] * len(net.widths)
-    k = Kernels(net.activation, net.param)
-    sb = net.bias_std**2
+    fans = layer_fans(net.widths)
+    sigma_w2 = tuple(net.spec.variance(fan_in, fan_out) * fan_in for fan_in, fan_out in fans)
+    return list(_profile(net.activation, net.param, sigma_w2, net.bias_std**2, c0))
+
+
+@lru_cache(maxsize=256)
+def _profile(
+    activation: str, param: float, sigma_w2: tuple[float, ...], sb: float, c0: float
+) -> tuple[float, ...]:
+    """The recursion of ``correlation_profile`` (cached: the explorer asks for the same network often)."""
+    k = Kernels(activation, param)
     out: list[float] = []
     q, c = 1.0, c0  # E[x**2] and the input correlation
-    for index, (fan_in, fan_out) in enumerate(layer_fans(net.widths)):
-        sw = net.spec.variance(fan_in, fan_out) * fan_in
+    for index, sw in enumerate(sigma_w2):
         if index == 0:
             q_next = sw + sb
             c = (sw * c0 + sb) / q_next if q_next > 0 else 1.0
@@ -329,4 +338,4 @@ def correlation_profile(net: Network, input_corr: float = 0.0) -> list[float]:
             q_next = sw * float(k.second(np.array(min(q, Q_INFINITE)))) + sb
         q = q_next if math.isfinite(q_next) else math.inf
         out.append(c)
-    return out
+    return tuple(out)
