@@ -191,3 +191,16 @@ def test_profile_starts_from_the_input_correlation() -> None:
     net = resolve_network("he", "relu", 2, 64, 32, None, None, None, None, 0.5, False)
     first = correlation_profile(net, 0.3)[0]
     assert first == pytest.approx((2 * 0.3 + 0.25) / (2 + 0.25))
+
+
+def test_cli_input_corr(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from kaiming.cli import main
+
+    args = ["probe", "--init", "he", "--act", "relu", "--depth", "3", "--width", "256", "--batch", "32"]
+    assert main([*args, "--input-corr", "0.5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["config"]["input_corr"] == 0.5
+    first = data["layers"][0]
+    assert first["theory_pre_corr"] == pytest.approx(0.5) and first["pre_corr"] == pytest.approx(0.5, abs=0.1)

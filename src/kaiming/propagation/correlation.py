@@ -263,7 +263,9 @@ def depth_scales(
     """``q*``, ``c*``, ``chi_1``, ``chi_c`` and the depth scales ``xi_q``, ``xi_c``.
 
     ``chi_1 = sigma_w2 E[phi'(sqrt(q*) z)**2]``, ``chi_c = sigma_w2 E[phi'(u1) phi'(u2)]`` at
-    ``(q*, c*)``, ``xi_c = -1/ln chi_c``, ``xi_q = -1/ln(chi_1 + sigma_w2 E[phi phi''])``.
+    ``(q*, c*)``, ``xi_c = -1/ln chi_c``, ``xi_q = -1/ln(chi_1 + sigma_w2 E[phi phi''])``. A depth
+    scale is ``inf`` where its slope is 1 (critical) or above (``xi_q`` where the variance diverges,
+    ``q* = inf``; there ``chi_c`` is the slope of the normalized map, see the module docstring).
 
     Example:
         >>> s = depth_scales("relu", 2.0)                   # He init: critical
