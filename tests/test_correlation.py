@@ -204,3 +204,14 @@ def test_cli_input_corr(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["config"]["input_corr"] == 0.5
     first = data["layers"][0]
     assert first["theory_pre_corr"] == pytest.approx(0.5) and first["pre_corr"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_odd_activation_without_bias_decorrelates_to_zero() -> None:
+    """tanh, sigma_b2 = 0, chaotic: the map is odd, so c* = 0 and chi_c = sigma_w2 E[phi'(u)]**2."""
+    sw = 2.5
+    s = depth_scales("tanh", sw, 0.0)
+    assert s.c_star == pytest.approx(0.0, abs=1e-9)
+    q = ref_q_star(math.tanh, sw, 0.0)
+    assert s.q_star == pytest.approx(q, rel=1e-7)
+    mean_deriv = expect1(d(math.tanh), q)
+    assert s.chi_c == pytest.approx(sw * mean_deriv**2, rel=1e-6)

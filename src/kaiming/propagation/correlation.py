@@ -241,9 +241,9 @@ def _chi1(k: Kernels, sw: Array, q: Array) -> Array:
 def _c_star(k: Kernels, q: float, sw: float, sb: float, chi1: float) -> float:
     if chi1 <= 1.0 + 1e-12:
         return 1.0
-    lo, hi = -1.0, 1.0 - 1e-9  # f(c) - c > 0 below c*, < 0 above (c = 1 is unstable here)
-    if _map_at(k, lo, q, sw, sb) - lo <= 0:
-        return lo
+    # f(c) - c > 0 below c*, < 0 above: c = 1 is unstable here and, for an odd activation without
+    # bias, so is c = -1 (the map is odd), so c* lies strictly inside.
+    lo, hi = -1.0 + 1e-9, 1.0 - 1e-9
     for _ in range(_BISECT):
         mid = 0.5 * (lo + hi)
         if _map_at(k, mid, q, sw, sb) > mid:
