@@ -81,6 +81,9 @@ def ref_q_star(phi: Callable[[float], float], sw: float, sb: float) -> float:
         ("selu", 0.8, 0.9),
         ("gelu", 2.0, 0.6),
         ("sigmoid", 1.0, 0.1),
+        ("silu", 1.3, -0.3),
+        ("softplus", 0.7, 0.8),
+        ("linear", 0.9, 0.4),
     ],
 )
 def test_correlation_map_matches_scipy(name: str, q: float, c: float) -> None:
