@@ -13,6 +13,9 @@ class LayerStats:
 
     ``grad_std``/``weight_grad_std`` are ``None`` without the backward pass, ``theory_*`` are
     ``None`` without the theory. ``inf`` means the values overflowed the float range.
+    ``pre_corr`` is the mean pairwise correlation (cosine over units) between the batch's inputs'
+    pre-activations, ``theory_pre_corr`` the mean-field ``c_l``
+    (``kaiming.propagation.correlation``).
     """
 
     layer: int
@@ -32,3 +35,5 @@ class LayerStats:
     theory_grad_std: float | None = None
     theory_post_mean: float | None = None
     theory_weight_grad_std: float | None = None
+    pre_corr: float | None = None
+    theory_pre_corr: float | None = None
