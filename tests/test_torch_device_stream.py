@@ -36,7 +36,7 @@ def _bitwise_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bo
     )
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
 def test_forced_device_path_equals_cpu_path(dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch) -> None:
     """init_model(stream="counter") through torch ops (forced on the CPU) equals the numba/NumPy
     path bit for bit, padding row included; a spy proves the torch-ops path ran."""
