@@ -177,6 +177,10 @@ def _sample_static(
 def _check(distribution: str, shape: object, scale: object, dtype: object) -> tuple[Any, ...]:
     distribution = check_choice("distribution", distribution, STREAM_DISTRIBUTIONS)
     dims = check_shape(shape)
+    if math.prod(dims) > 1 << 64 or max(dims, default=1) >= 1 << 32:
+        raise ValueError(
+            f"shape {dims} is too large for the stream: at most 2**64 elements and 2**32 - 1 per axis"
+        )
     name = _dtype_name(dtype)
     if name not in _DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {name}")

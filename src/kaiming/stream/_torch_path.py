@@ -14,6 +14,7 @@ module needs torch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -160,6 +161,8 @@ def sample_torch(
     """
     distribution = check_choice("distribution", distribution, STREAM_DISTRIBUTIONS)
     dims = check_shape(shape)
+    if math.prod(dims) >= 1 << 63:
+        raise ValueError(f"shape {dims} is too large for the stream: fewer than 2**63 elements allowed")
     words = _key_words(key)
     scale = check_nonnegative("scale", scale)
     if dtype not in _DTYPES:
