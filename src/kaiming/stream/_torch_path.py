@@ -1,4 +1,7 @@
-"""The counter stream in eager torch ops, on any device (CPU, CUDA, MPS), bit-identical to NumPy.
+"""The counter stream in eager torch ops, on any device, bit-identical to NumPy.
+
+Tested on the CPU; ``pytest -m cuda`` checks CUDA against the NumPy bits; MPS (no float64,
+its own ``sqrt``) has not been checked.
 
 Philox words are ``int64`` tensors holding values in ``[0, 2**32)`` (every torch device has
 int64 arithmetic; uint32 support is partial), and each 32x32-bit product is built from two
