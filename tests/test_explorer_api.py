@@ -398,7 +398,7 @@ def test_requests_are_served_concurrently(monkeypatch: pytest.MonkeyPatch) -> No
         return real_probe(**kwargs)
 
     monkeypatch.setattr(server, "probe", slow_probe)
-    app = server.create_app(cache_size=0, max_parallel=4)
+    app = server.create_app(cache_bytes=0, max_parallel=4)
     with server.ServerThread(app) as running:
         results: list[int] = []
 

@@ -32,7 +32,9 @@ __all__ = [
     "init_menu",
     "parse_compare",
     "parse_probe",
+    "probe_cost",
     "probe_kwargs",
+    "probe_memory",
 ]
 
 Kind = Literal["int", "float", "bool", "choice", "list"]
@@ -337,3 +339,34 @@ def parse_compare(items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         raise BadRequestError(f"inits lists {len(inits)} initializers; at most {MAX_COMPARE} can be compared")
     _check_work(values, len(inits))
     return [probe_kwargs(init, values) for init in inits]
+
+
+def probe_cost(kwargs: Mapping[str, Any]) -> float:
+    """The relative cost of one probe: ``depth * width**2 * (batch + 8)``.
+
+    The multiply-adds of the forward and backward passes scale with ``depth * width**2 * batch``;
+    drawing the weights costs about as much as 8 more examples. Used to run cheap requests first.
+
+    Example:
+        >>> probe_cost({"depth": 2, "width": 4, "batch": 8})
+        512.0
+    """
+    depth, width, batch = kwargs["depth"], kwargs["width"], kwargs["batch"]
+    return float(depth * width * width * (batch + 8))
+
+
+def probe_memory(kwargs: Mapping[str, Any]) -> int:
+    """Bytes one probe may hold at its peak (an upper estimate, checked by tracemalloc).
+
+    ``itemsize * depth * (width**2 + width * batch)`` kept for the backward pass (every layer's
+    weights and pre-activations), plus ``8 * (6 * batch * width + 4 * width**2)`` of temporaries
+    (float64 draws, an orthogonal init's QR, the weight-gradient statistic) and 1 MiB.
+
+    Example:
+        >>> probe_memory({"depth": 10, "width": 1024, "batch": 16, "dtype": "float32"}) // 2**20
+        74
+    """
+    depth, width, batch = int(kwargs["depth"]), int(kwargs["width"]), int(kwargs["batch"])
+    itemsize = 8 if kwargs.get("dtype") == "float64" else 4
+    kept = itemsize * depth * (width * width + width * batch)
+    return kept + 8 * (6 * batch * width + 4 * width * width) + 2**20
