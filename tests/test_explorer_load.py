@@ -244,7 +244,9 @@ def test_work_of_a_client_that_left_is_stopped(
     with server.ServerThread(app) as running:
         out: list[Any] = []
         # One runs, one waits in the queue; the waiting client gives up first, then the other.
-        threads = [fire(running.url, {**HEAVY, "seed": s}, out, timeout=t) for s, t in [(0, 1.5), (1, 0.8)]]
+        threads = [fire(running.url, {**HEAVY, "seed": 0}, out, timeout=1.5)]
+        time.sleep(0.3)
+        threads.append(fire(running.url, {**HEAVY, "seed": 1}, out, timeout=0.8))
         for thread in threads:
             thread.join()
         deadline = time.monotonic() + 10.0
@@ -336,7 +338,7 @@ def test_scheduler_runs_the_cheapest_queued_job_first() -> None:
         order.append(kwargs["n"])
         return b"{}"
 
-    scheduler = Scheduler(compute, workers=1, memory_budget=10**9, light_cost=0.0)
+    scheduler = Scheduler(compute, workers=1, memory_budget=10**9, light_cost=0.0, max_queued_heavy=8)
     try:
         first, _ = scheduler.acquire("first", {"n": 0}, cost=5.0, memory=1)
         time.sleep(0.2)  # the worker takes it and blocks on the gate
