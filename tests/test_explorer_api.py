@@ -460,7 +460,8 @@ def test_cli_arguments() -> None:
     cli.add_arguments(parser)
     args = parser.parse_args([])
     assert (args.host, args.port, args.open, args.blas_threads) == ("127.0.0.1", 8765, False, 1)
-    for bad in (["--port", "70000"], ["--port", "http"], ["--blas-threads", "-1"]):
+    assert args.memory_gb is None and parser.parse_args(["--memory-gb", "1.5"]).memory_gb == 1.5
+    for bad in (["--port", "70000"], ["--port", "http"], ["--blas-threads", "-1"], ["--memory-gb", "0"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
 
@@ -470,7 +471,7 @@ def test_cli_reports_a_busy_port_in_one_line(capsys: pytest.CaptureFixture[str])
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        code = cli.run(argparse.Namespace(host="127.0.0.1", port=port, open=False, blas_threads=1))
+        code = cli.run(argparse.Namespace(host="127.0.0.1", port=port, open=False, blas_threads=1, memory_gb=None))
     assert code == 2
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err

@@ -288,7 +288,8 @@ def create_app(
     Args:
         cache_bytes: most bytes of JSON results kept (0 disables the cache).
         max_parallel: most simulations running at once besides the one thread kept for cheap
-            requests (default: the number of CPUs).
+            requests (default: the number of CPUs less one, at least 1, so that a core is left
+            for cheap requests and the event loop).
         memory_budget: most bytes the running simulations may hold, by their estimate
             (default: half the memory available when the app is built).
         max_queued: most cheap simulations waiting; more get HTTP 503.
@@ -301,7 +302,7 @@ def create_app(
         >>> [route.path for route in app.routes]
         ['/', '/api/probe', '/api/compare', '/api/options', '/api/stats', '/api/openapi.json', '/static']
     """
-    workers = max_parallel or os.cpu_count() or 1
+    workers = max_parallel or max(1, (os.cpu_count() or 1) - 1)
     scheduler = Scheduler(
         _compute,
         workers=workers,
@@ -433,19 +434,25 @@ def limit_blas_threads(threads: int | None) -> None:
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = False, blas_threads: int | None = 1
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    open_browser: bool = False,
+    blas_threads: int | None = 1,
+    memory_budget: int | None = None,
 ) -> None:
     """Serve the explorer on ``host:port`` until interrupted (Ctrl-C).
 
     A loopback ``host`` (the default) also refuses requests whose ``Host`` header names another
     machine. ``blas_threads`` is the number of BLAS threads per simulation (``None``: BLAS's
-    default). Raises ``OSError`` if the port cannot be bound.
+    default); ``memory_budget`` bounds the running simulations in bytes (see :func:`create_app`).
+    Raises ``OSError`` if the port cannot be bound.
     """
     sock = bind_socket(host, port)
     limit_blas_threads(blas_threads)
     url = _url(sock)
     allowed = [*LOOPBACK_HOSTS, "[::1]"] if is_loopback(host) else None
-    server = _server(create_app(allowed_hosts=allowed), "info")
+    server = _server(create_app(allowed_hosts=allowed, memory_budget=memory_budget), "info")
     print(f"kaiming explorer: {url}  (Ctrl-C to stop)", flush=True)
     if open_browser:
         import webbrowser
