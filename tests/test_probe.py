@@ -12,6 +12,7 @@ import pytest
 import kaiming
 from kaiming import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, ProbeResult, get_initializer, probe
 from kaiming._activations import get_activation
+from kaiming._health import gradient_health_of, worst_health
 from kaiming.propagation._table import health_of, summarize
 from kaiming.propagation.simulate import DYING_UNITS, EXPLODING_STD, VANISHING_STD
 
@@ -185,7 +186,7 @@ def test_verdicts_and_summary() -> None:
     assert he.summary().startswith("healthy through 20 layers")
     xavier = probe("xavier", "relu", 30, 128, batch=32)
     # Theory: std halves in variance per layer from ~0.58, below 1e-3 around layer 19.
-    first = next(s for s in xavier.layers if s.health == "vanishing")
+    first = next(s for s in xavier.layers if s.forward_health == "vanishing")
     assert first.post_std < VANISHING_STD <= xavier.layers[first.layer - 2].post_std
     assert xavier.summary().startswith(f"signal vanishes by layer {first.layer}")
     big = probe("random", "relu", 10, 128, batch=16, std=1.0)
@@ -199,13 +200,54 @@ def test_verdicts_and_summary() -> None:
     assert all(s.grad_std is not None and not math.isnan(s.grad_std) for s in huge.layers)
 
 
+def test_backward_health_batch_norm_relu_depth_60() -> None:
+    # BN + ReLU keeps every forward std near 1 while the gradient grows ~1.2x per layer going
+    # back (deterministic seed 0; the theory predicts ~4e4 at layer 1 for width 512).
+    res = probe("he", "relu", 60, 128, batch=128, batch_norm=True)
+    layers = res.layers
+    assert {s.forward_health for s in layers} == {"healthy"}
+    first = layers[0]
+    assert first.grad_std > EXPLODING_STD and first.theory_grad_std > EXPLODING_STD  # type: ignore[operator]
+    assert first.backward_health == "exploding" and first.health == "exploding"
+    assert layers[-1].backward_health == "healthy" and layers[-1].health == "healthy"
+    # The verdict flips where the gradient std crosses 1e3, and every layer's health is the worse half.
+    for s in layers:
+        assert s.backward_health == gradient_health_of(s.grad_std)  # type: ignore[arg-type]
+        assert s.health == worst_health(s.forward_health, s.backward_health)
+    k = max(s.layer for s in layers if s.backward_health == "exploding")
+    assert layers[k - 1].grad_std > EXPLODING_STD >= layers[k].grad_std  # type: ignore[operator]
+    assert res.summary().startswith(f"gradient explodes by layer {k} (backward)")
+    assert "healthy" not in res.summary().split(";")[0]
+    row = res.to_dict()["layers"][0]
+    assert [row[k] for k in ("forward_health", "backward_health", "health")] == [
+        "healthy",
+        "exploding",
+        "exploding",
+    ]
+    assert "exploding (gradient)" in res.table().splitlines()[2]
+
+
+def test_backward_health_without_backward_pass_and_vanishing_gradients() -> None:
+    plain = probe("he", "relu", 3, 16, batch=8, backward=False)
+    assert all(s.backward_health is None and s.health == s.forward_health for s in plain.layers)
+    # Sigmoid with Xavier: the forward signal stays O(0.1) but E[sigmoid'^2] < 1/16 shrinks the
+    # gradient 4x per layer.
+    sig = probe("xavier", "sigmoid", 12, 128, batch=32)
+    assert sig.layers[-1].forward_health == "healthy" and sig.layers[0].backward_health == "vanishing"
+    assert sig.summary().startswith("gradient vanishes by layer")
+    assert worst_health("dying", "vanishing") == "vanishing" and worst_health(None) == "healthy"
+
+
 def test_dying_verdict_and_summary() -> None:
     assert health_of(1.0, 0.5, DYING_UNITS) == "dying"
     assert health_of(1.0, 0.5, DYING_UNITS - 0.01) == "healthy"
     assert health_of(2e3, 0.5, 0.9) == "exploding" and health_of(1.0, 5e-4, 0.9) == "vanishing"
     assert health_of(math.inf, math.inf, 0.0) == "exploding"
     ok = probe("he", "relu", 2, 64, batch=16).layers
-    dying = [dataclasses.replace(ok[0]), dataclasses.replace(ok[1], dead_units_fraction=0.75, health="dying")]
+    dying = [
+        dataclasses.replace(ok[0]),
+        dataclasses.replace(ok[1], dead_units_fraction=0.75, health="dying", forward_health="dying"),
+    ]
     assert summarize(dying).startswith("units die by layer 2: 75% of units")
     # He/ReLU is not flagged: the batch collapse alone keeps dead units below the threshold.
     deep = probe("he", "relu", 40, 256, batch=64, backward=False, theory=False)

@@ -2,8 +2,7 @@
 
 ``probe`` simulates a fully-connected network in NumPy on a batch of unit-variance inputs,
 forward and backward, and reports per-layer statistics next to the mean-field predictions of
-``kaiming.theory``. (The module is ``kaiming.probing``; the function is re-exported as
-``kaiming.probe``.)
+``kaiming.propagation.theory``. (The function is re-exported as ``kaiming.probe``.)
 
 Network: inputs ``x`` of shape ``(batch, widths[0])``, i.i.d. ``N(0, 1)`` (or uniform with unit
 variance); for ``l = 1..depth``: ``z_l = h_{l-1} @ W_l + b_l`` with ``W_l`` of shape
@@ -18,17 +17,18 @@ Randomness: one ``numpy.random.Generator`` from ``seed`` draws, in order, the in
 per layer ``W_l`` (via the registry initializer, number for number) and ``b_l``, then the
 output gradient.
 
-Health verdict per layer (forward), first match wins:
+Health verdict per layer (``kaiming._health``): ``forward_health``, first match wins,
 
 - ``"exploding"``: pre- or post-activation std above ``EXPLODING_STD = 1e3`` (or overflowed),
 - ``"vanishing"``: post-activation std below ``VANISHING_STD = 1e-3``,
 - ``"dying"``: at least ``DYING_UNITS = 0.6`` of the units are exactly 0 for the whole batch
   (deep ReLU networks approach 50% by the collapse of the batch alone, see ``DYING_UNITS``),
-- ``"healthy"`` otherwise.
+- ``"healthy"`` otherwise;
 
-The input has std 1, so the thresholds are "a thousand times smaller/larger than the input".
-The gradient at layer 1 is judged the same way against the unit output gradient in
-``summary()``.
+``backward_health``: ``grad_std`` above ``EXPLODING_STD`` is ``"exploding"``, below
+``VANISHING_STD`` ``"vanishing"``. The input and the output gradient have std 1, so the
+thresholds are "a thousand times smaller/larger than where the pass started". ``health`` is the
+worse of the two (exploding > vanishing > dying > healthy).
 
 Memory: the forward pass keeps a few ``batch x width`` buffers. The backward pass needs, for
 every layer, the weights and the pre-activations, as reverse-mode differentiation does in any
@@ -47,12 +47,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._checks import check_choice, check_positive_int
+from .._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, gradient_health_of, health_of, worst_health
 from .._json import jsonable
 from .._random import resolve_rng
 from . import _stats as st
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
 from ._records import LayerStats
-from ._table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
+from ._table import format_table, summarize
 from .theory import BN_EPS, _propagate, layer_fans, resolve_network
 
 __all__ = [
@@ -222,8 +223,16 @@ def _layer_stats(
             theory_post_mean=p.post_mean,
             theory_weight_grad_std=p.weight_grad_std,
         )
-    health = health_of(row["pre_std"], row["post_std"], row["dead_units_fraction"])
-    return LayerStats(layer=index + 1, health=health, **row, **extra)
+    forward = health_of(row["pre_std"], row["post_std"], row["dead_units_fraction"])
+    backward = None if grads is None else gradient_health_of(extra["grad_std"])  # output gradient std 1
+    return LayerStats(
+        layer=index + 1,
+        health=worst_health(forward, backward),
+        forward_health=forward,
+        backward_health=backward,
+        **row,
+        **extra,
+    )
 
 
 class _Run:
