@@ -25,7 +25,21 @@ _LAYER = {
         "post_std": _NUM,
         "dead_fraction": {"type": "number", "description": "share of post-activation values exactly 0"},
         "dead_units_fraction": {"type": "number", "description": "share of units 0 for the whole batch"},
-        "health": {"type": "string", "enum": ["healthy", "vanishing", "exploding", "dying"]},
+        "health": {
+            "type": "string",
+            "enum": ["healthy", "vanishing", "exploding", "dying"],
+            "description": "the worse of forward_health and backward_health",
+        },
+        "forward_health": {
+            "type": ["string", "null"],
+            "enum": ["healthy", "vanishing", "exploding", "dying", None],
+            "description": "the signal's health (activation stds, dead units)",
+        },
+        "backward_health": {
+            "type": ["string", "null"],
+            "enum": ["healthy", "vanishing", "exploding", None],
+            "description": "the gradient's health (grad_std against the unit output gradient)",
+        },
         "grad_std": {**_OPT_NUM, "description": "std of dL/d(pre-activation)"},
         "weight_grad_std": {**_OPT_NUM, "description": "std of the batch-mean weight gradient"},
         "theory_pre_std": {**_OPT_NUM, "description": "mean-field prediction (theory_* fields)"},
@@ -33,6 +47,8 @@ _LAYER = {
         "theory_grad_std": _OPT_NUM,
         "theory_post_mean": _OPT_NUM,
         "theory_weight_grad_std": _OPT_NUM,
+        "pre_corr": {**_OPT_NUM, "description": "mean pairwise correlation of the pre-activations"},
+        "theory_pre_corr": {**_OPT_NUM, "description": "mean-field correlation c_l"},
     },
     "required": ["layer", "pre_std", "post_std", "dead_fraction", "health"],
 }

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS
 from ._records import LayerStats
+from .correlation import DepthScales, correlation_map, depth_scales, fixed_point_q
+from .phase import PhaseDiagram, critical_sigma_w2, phase_diagram, phase_point
 from .simulate import ProbeResult, probe
 from .theory import GaussianMoments, MeanFieldLayer, gaussian_moments, mean_field
 
 __all__ = [
     "PROBE_ACTIVATIONS",
     "PROBE_INITS",
+    "DepthScales",
     "GaussianMoments",
     "LayerStats",
     "MeanFieldLayer",
+    "PhaseDiagram",
     "ProbeResult",
+    "correlation_map",
+    "critical_sigma_w2",
+    "depth_scales",
+    "fixed_point_q",
     "gaussian_moments",
     "mean_field",
+    "phase_diagram",
+    "phase_point",
     "probe",
 ]

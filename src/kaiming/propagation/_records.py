@@ -17,6 +17,9 @@ class LayerStats:
     ``health`` is the worse of ``forward_health`` (the signal: ``kaiming._health.health_of``) and
     ``backward_health`` (the gradient ``grad_std`` against the unit output gradient:
     ``kaiming._health.gradient_health_of``; ``None`` without the backward pass).
+    ``pre_corr`` is the mean pairwise correlation (cosine over units) between the batch's inputs'
+    pre-activations, ``theory_pre_corr`` the mean-field ``c_l``
+    (``kaiming.propagation.correlation``).
     """
 
     layer: int
@@ -39,3 +42,5 @@ class LayerStats:
     # The two halves of ``health`` (added after the fields above, which stay as they were).
     forward_health: str | None = None
     backward_health: str | None = None
+    pre_corr: float | None = None
+    theory_pre_corr: float | None = None

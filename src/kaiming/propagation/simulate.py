@@ -13,6 +13,12 @@ from a unit-Gaussian output gradient ``dL/dh_depth``: ``grad_std`` is the std of
 weight gradient ``h_{l-1}.T @ dL/dz_l / batch`` (with batch norm, ``dL/dz`` before the
 normalization).
 
+With ``input_corr = rho > 0`` every input is ``sqrt(1 - rho) * x_a + sqrt(rho) * g`` with one
+shared row ``g`` drawn like ``x`` (just after it): unit variance per feature, pairwise
+correlation ``rho`` in expectation (with ``input_dist="uniform"`` the mixture is no longer
+uniform). Each layer also reports ``pre_corr``, the mean pairwise correlation (cosine over units)
+between the examples' pre-activations, beside the theory's ``c_l``.
+
 Randomness: one ``numpy.random.Generator`` from ``seed`` draws, in order, the input, then
 per layer ``W_l`` (via the registry initializer, number for number) and ``b_l``, then the
 output gradient.
@@ -40,7 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,8 +58,10 @@ from .._json import jsonable
 from .._random import resolve_rng
 from . import _stats as st
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
+from ._pairs import correlate_inputs, mean_pairwise_correlation
 from ._records import LayerStats
 from ._table import format_table, summarize
+from .correlation import check_input_corr, correlation_profile
 from .theory import BN_EPS, _propagate, layer_fans, resolve_network
 
 __all__ = [
@@ -118,6 +126,7 @@ def probe(
     bias_std: float = 0.0,
     batch_norm: bool = False,
     input_dist: str = "normal",
+    input_corr: float = 0.0,
     dtype: str = "float32",
     backward: bool = True,
     theory: bool = True,
@@ -133,8 +142,9 @@ def probe(
     ``sqrt(2 / (1 + a**2))`` with the slope ``a`` of ``leaky_relu``/``prelu``; others 1).
     ``activation`` is one of ``PROBE_ACTIVATIONS``, with ``activation_param`` the leaky slope,
     ELU alpha or softplus beta. ``width`` is an int or one int per layer (the input has
-    ``width[0]`` features). See the module docstring for the network, the randomness, the
-    health thresholds and the memory used.
+    ``width[0]`` features). ``input_corr`` in [0, 1] is the inputs' pairwise correlation (each
+    layer's ``pre_corr`` follows it, beside the theory's ``c_l``). See the module docstring for
+    the network, the randomness, the health thresholds and the memory used.
 
     Example:
         >>> res = probe("he", "relu", depth=20, width=256, batch=64)
@@ -160,6 +170,7 @@ def probe(
     )
     depth = len(widths)
     input_dist = check_choice("input_dist", input_dist, INPUT_DISTS)
+    input_corr = check_input_corr(input_corr)
     dtype_name = check_choice(
         "dtype", np.dtype(dtype).name if _is_dtype(dtype) else dtype, ("float32", "float64")
     )
@@ -186,6 +197,7 @@ def probe(
         "bias_std": bias_std,
         "batch_norm": batch_norm,
         "input_dist": input_dist,
+        "input_corr": input_corr,
         "dtype": dtype_name,
         "backward": backward,
         "theory": theory,
@@ -193,10 +205,14 @@ def probe(
         "bins": bins,
     }
     run = _Run(spec, act, param, widths, batch, bias_std, batch_norm, np.dtype(dtype_name), rng, backward)
+    run.input_corr = input_corr
     rows = run.forward(input_dist, histogram_layer, bins)
     grads = run.backward() if backward else None
     predicted = _propagate(net) if theory else None
     layers = [_layer_stats(i, row, grads, predicted) for i, row in enumerate(rows)]
+    if theory:
+        corr = correlation_profile(net, input_corr)
+        layers = [replace(s, theory_pre_corr=c) for s, c in zip(layers, corr, strict=True)]
     return ProbeResult(config, layers, run.histogram, summarize(layers))
 
 
@@ -238,6 +254,8 @@ def _layer_stats(
 class _Run:
     """One simulation: the forward pass records what the backward pass needs."""
 
+    input_corr = 0.0  # pairwise correlation of the inputs (a shared row mixed in, see _pairs)
+
     def __init__(
         self,
         spec: InitSpec,
@@ -264,8 +282,8 @@ class _Run:
         self.saved: list[tuple[Array, Array, Array | None]] = []  # (W, z, 1/sigma) per layer
         self.histogram: dict[str, Any] | None = None
 
-    def _input(self, dist: str) -> Array:
-        shape = (self.batch, self.widths[0])
+    def _input(self, dist: str, rows: int | None = None) -> Array:
+        shape = (self.batch if rows is None else rows, self.widths[0])
         if dist == "normal":
             normal: Array = self.rng.standard_normal(shape, dtype=self.dtype)
             return normal
@@ -282,6 +300,8 @@ class _Run:
 
     def forward(self, dist: str, histogram_layer: int | None, bins: int) -> list[dict[str, Any]]:
         h = self.x = self._input(dist)
+        if self.input_corr:
+            h = self.x = correlate_inputs(h, self.input_corr, self._input(dist, 1))
         biggest = self.batch * max(self.widths)
         scratch = np.empty(biggest, dtype=self.dtype)
         post = np.empty(biggest, dtype=self.dtype)  # h_{l-1} is dead once z_l = h_{l-1} @ W_l exists
@@ -311,6 +331,7 @@ class _Run:
                     "post_std": post_std,
                     "dead_fraction": dead,
                     "dead_units_fraction": dead_units,
+                    "pre_corr": mean_pairwise_correlation(z),
                 }
             )
         return rows
