@@ -44,6 +44,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -57,13 +58,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from kaiming.propagation import probe
+from kaiming.propagation.correlation import depth_scales
+from kaiming.propagation.phase import phase_diagram, phase_point
 
 from .._json import jsonable
 from ._guard import cross_site_reason, parse_host
 from ._jobs import Job, OverloadedError, Scheduler
 from ._openapi import openapi_spec
 from ._options import options
-from ._params import BadRequestError, parse_compare, parse_probe, probe_cost, probe_memory
+from ._params import (
+    BadRequestError,
+    parse_compare,
+    parse_phase,
+    parse_probe,
+    probe_cost,
+    probe_memory,
+)
 
 __all__ = [
     "LOOPBACK_HOSTS",
@@ -147,13 +157,37 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers={"cache-control": "no-store"})
 
 
+PHASE_GRID = (np.linspace(0.25, 4.0, 24), np.linspace(0.0, 0.5, 11))
+"""The ``(sigma_w2, sigma_b2)`` grid of the page's phase diagram."""
+_PHASE_COST = 2.0**31  # seconds of quadrature for some activations: never in the cheap lane
+_PHASE_MEMORY = 64 * 2**20
+
+
+def _phase(kwargs: Kwargs) -> dict[str, Any]:
+    """The phase diagram of ``kwargs``' activation and where its network sits on it."""
+    act, param = kwargs["activation"], kwargs.get("activation_param")
+    diagram = phase_diagram(act, *PHASE_GRID, activation_param=param)
+    sigma_w2, sigma_b2 = phase_point(**kwargs)
+    scales = depth_scales(act, sigma_w2, sigma_b2, activation_param=param)
+    point = {
+        "sigma_w2": sigma_w2,
+        "sigma_b2": sigma_b2,
+        "chi_1": scales.chi_1,
+        "xi_c": scales.xi_c,
+        "phase": scales.phase,
+    }
+    return {"diagram": diagram.to_dict(), "point": point}
+
+
 def _compute(kwargs: Kwargs) -> bytes:
-    """One probe as compact strict-JSON bytes; the probe's own ``ValueError``/``TypeError`` is a 400."""
+    """One probe (or, with ``kind="phase"``, one phase diagram) as compact strict-JSON bytes; the
+    library's own ``ValueError``/``TypeError`` is a 400."""
+    rest = {k: v for k, v in kwargs.items() if k != "kind"}
     try:
-        result = probe(**kwargs)
+        data = _phase(rest) if kwargs.get("kind") == "phase" else probe(**rest).to_dict()
     except (ValueError, TypeError) as exc:
         raise BadRequestError(str(exc)) from exc
-    return json.dumps(jsonable(result.to_dict()), separators=(",", ":"), allow_nan=False).encode()
+    return json.dumps(jsonable(data), separators=(",", ":"), allow_nan=False).encode()
 
 
 def _available_memory() -> int:
@@ -206,8 +240,11 @@ async def _results(
     try:
         for kwargs in runs:
             key = tuple(sorted(kwargs.items()))
+            phase = kwargs.get("kind") == "phase"
+            cost = _PHASE_COST if phase else probe_cost(kwargs)
+            memory = _PHASE_MEMORY if phase else probe_memory(kwargs)
             try:
-                job, hit = scheduler.acquire(key, kwargs, probe_cost(kwargs), probe_memory(kwargs))
+                job, hit = scheduler.acquire(key, kwargs, cost, memory)
             except ValueError as exc:
                 raise BadRequestError(str(exc)) from exc
             if job is None:
@@ -299,8 +336,8 @@ def create_app(
 
     Example:
         >>> app = create_app(allowed_hosts=["127.0.0.1", "localhost"])
-        >>> [route.path for route in app.routes]
-        ['/', '/api/probe', '/api/compare', '/api/options', '/api/stats', '/api/openapi.json', '/static']
+        >>> [route.path for route in app.routes][:5]
+        ['/', '/api/probe', '/api/compare', '/api/phase', '/api/options']
     """
     workers = max_parallel or max(1, (os.cpu_count() or 1) - 1)
     scheduler = Scheduler(
@@ -337,6 +374,9 @@ def create_app(
         Route("/", page),
         Route("/api/probe", _api(scheduler, lambda items: [parse_probe(items)], many=False)),
         Route("/api/compare", _api(scheduler, parse_compare, many=True)),
+        Route(
+            "/api/phase", _api(scheduler, lambda items: [{"kind": "phase", **parse_phase(items)}], many=False)
+        ),
         Route("/api/options", get_options),
         Route("/api/stats", get_stats),
         Route("/api/openapi.json", get_openapi),
