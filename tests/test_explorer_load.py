@@ -354,3 +354,18 @@ def test_scheduler_runs_the_cheapest_queued_job_first() -> None:
     finally:
         scheduler.close()
     assert order == [0, 2, 3, 1]
+
+
+def test_a_compare_request_is_not_refused_by_its_own_jobs(
+    monkeypatch: pytest.MonkeyPatch, calls: list[dict[str, Any]]
+) -> None:
+    # Three expensive inits of one request with room for one waiting job: the request was
+    # admitted by its first job, so the other two must not be answered 503.
+    monkeypatch.setattr(server, "probe", stand_in(calls, lambda kw: 0.1))
+    client = TestClient(server.create_app(max_parallel=1, max_queued_heavy=1, memory_budget=NO_LIMIT))
+    response = client.get(
+        "/api/compare", params={**HEAVY, "batch": 4, "inits": "he_normal,xavier_normal,random"}
+    )
+    assert response.status_code == 200, response.text
+    assert [run["init"] for run in response.json()["runs"]] == ["he_normal", "xavier_normal", "random"]
+    assert len(calls) == 3

@@ -147,13 +147,14 @@ class Scheduler:
 
     # ---------- the request side ----------
     def acquire(
-        self, key: Hashable, kwargs: dict[str, Any], cost: float, memory: int
+        self, key: Hashable, kwargs: dict[str, Any], cost: float, memory: int, *, admitted: bool = False
     ) -> tuple[Job, None] | tuple[None, bytes]:
         """The cached result ``(None, bytes)``, or a job to wait on ``(job, None)``.
 
         Every job returned must be given back with :meth:`release` once its waiter is done.
-        Raises :class:`OverloadedError` when the queue is full, ``ValueError`` when ``memory`` alone
-        exceeds the budget.
+        Raises :class:`OverloadedError` when the queue is full (unless ``admitted``: a further job
+        of a request whose first job was accepted), ``ValueError`` when ``memory`` alone exceeds
+        the budget.
         """
         if memory > self.memory_budget:
             raise ValueError(
@@ -173,7 +174,7 @@ class Scheduler:
                 return job, None
             heavy = cost > self.light_cost
             queued = sum(1 for j in self._queue if (j.cost > self.light_cost) == heavy)
-            if queued >= (self.max_queued_heavy if heavy else self.max_queued):
+            if not admitted and queued >= (self.max_queued_heavy if heavy else self.max_queued):
                 self.counts["refused"] += 1
                 raise OverloadedError(
                     "the explorer is busy: too many requests are waiting", self._retry_after()

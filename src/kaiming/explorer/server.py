@@ -244,7 +244,7 @@ async def _results(
             cost = _PHASE_COST if phase else probe_cost(kwargs)
             memory = _PHASE_MEMORY if phase else probe_memory(kwargs)
             try:
-                job, hit = scheduler.acquire(key, kwargs, cost, memory)
+                job, hit = scheduler.acquire(key, kwargs, cost, memory, admitted=bool(slots))
             except ValueError as exc:
                 raise BadRequestError(str(exc)) from exc
             if job is None:

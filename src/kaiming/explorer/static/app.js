@@ -295,6 +295,7 @@
   }
 
   function render(runs, elapsed, cached) {
+    const renderStart = performance.now();
     const primary = runs.find((r) => r.init === state.init) || runs[0];
     const layers = primary.layers;
     const colors = {};
@@ -340,6 +341,8 @@
     renderTable(layers, selected);
     window.__explorer.renders += 1;
     window.__explorer.lastRender = performance.now();
+    window.__explorer.renderMs = window.__explorer.lastRender - renderStart;
+    window.__explorer.serverMs = elapsed;
     window.__explorer.query = shown;
   }
 
