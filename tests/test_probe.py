@@ -166,18 +166,21 @@ def test_theory_tanh_and_selu_fixed_points() -> None:
     assert all(abs(s.post_std - 1) < 0.1 for s in res.layers)
 
 
-def test_batch_norm_relu_gradient_explosion_matches_theory() -> None:
-    # BN + ReLU: pre-activations are standardized, gradient variance grows ~ pi / (pi - 1) = 1.47
-    # per layer (std ~ 1.21).
-    res = probe("he", "relu", 8, 512, batch=128, batch_norm=True)
+@pytest.mark.parametrize(("act", "batch"), [("relu", 16), ("relu", 128), ("linear", 16), ("gelu", 128)])
+def test_batch_norm_gradient_explosion_matches_theory(act: str, batch: int) -> None:
+    # BN: pre-activations are standardized, yet the gradient grows per layer going back (Yang et
+    # al. 2019): pi / (pi - 1) = 1.467 in variance for ReLU as batch -> oo, more at small batches.
+    # Per-layer std growth over 20 layers at width 512, seed 1, measured against the theory's (rate
+    # of the fixed point, see kaiming.propagation._batchnorm): relu/16 1.2585 vs 1.2591, relu/128
+    # 1.2165 vs 1.2163, linear/16 1.0389 vs 1.0366, gelu/128 1.1497 vs 1.1526 (depth 30). The
+    # previous large-batch formula gave 1.170 for relu/16 and 0.966 for linear/16 (shrinking).
+    res = probe("he", act, 20, 512, batch=batch, batch_norm=True, seed=1)
     assert all(s.pre_std == pytest.approx(1.0, abs=1e-3) for s in res.layers)
-    growth = (res.layers[0].grad_std / res.layers[-1].grad_std) ** (1 / 7)  # type: ignore[operator]
-    theory = (res.layers[0].theory_grad_std / res.layers[-1].theory_grad_std) ** (1 / 7)  # type: ignore[operator]
-    # Variance factor pi / (pi - 1) per layer, less the 2/batch the normalization projects out.
-    # (The normalization's biased per-unit variance adds the factor 128 / 127.)
-    assert theory**2 == pytest.approx(math.pi / (math.pi - 1) * (1 - 2 / 128) * 128 / 127, rel=1e-3)
-    # Measured 1.216 vs 1.206 (calibration over batch 32..512); a missing 1/sigma would be 1.0.
-    assert growth == pytest.approx(theory, rel=0.03)
+    # Growth between layers 2 and 19 (the top and the input layers are special).
+    growth = (res.layers[1].grad_std / res.layers[-2].grad_std) ** (1 / 17)  # type: ignore[operator]
+    theory = (res.layers[1].theory_grad_std / res.layers[-2].theory_grad_std) ** (1 / 17)  # type: ignore[operator]
+    assert growth == pytest.approx(theory, rel=0.01)
+    assert res.layers[0].grad_std == pytest.approx(res.layers[0].theory_grad_std, rel=0.3)
 
 
 def test_verdicts_and_summary() -> None:
