@@ -126,6 +126,31 @@ def test_float32_probe_matches_direct_network_to_float32_precision(
             assert getattr(stats, key) == pytest.approx(value, rel=2e-4, abs=1e-6), (key, stats.layer)
 
 
+@pytest.mark.parametrize(
+    ("act", "widths"),
+    [
+        ("relu", [128] * 60),  # x 0.08 per layer: float32's 1e-45 is passed near layer 40
+        ("leaky_relu", [64] * 70),
+        ("tanh", [128] * 50),
+        ("gelu", [64] * 40),
+        # x 0.85 per layer down to 3e-11 (linear limit), then x 2.4 per layer back above 2**-30.
+        ("tanh", [8] * 150 + [64] * 20),
+    ],
+)
+def test_float32_keeps_the_range_where_the_signal_underflows(act: str, widths: list[int]) -> None:
+    # The float32 probe re-centers by exact powers of two; the reference runs the same
+    # float32-drawn network in float64 (range 1e-308). Without the re-centering the float32
+    # stds were 0 from the underflow on and the dead units 100%.
+    std = 0.3 if widths[0] == 8 else 0.01
+    ref = reference("random", act, widths, batch=16, seed=2, std=std, dtype=np.float32)
+    res = probe("random", act, len(widths), widths, batch=16, seed=2, std=std)
+    assert min(s.post_std for s in res.layers) < 1e-45 or (act == "tanh" and widths[0] == 8)
+    for stats, want in zip(res.layers, ref, strict=True):
+        for key in ("pre_std", "post_std", "post_mean", "grad_std", "weight_grad_std"):
+            assert getattr(stats, key) == pytest.approx(want[key], rel=1e-3), (key, stats.layer)
+        assert stats.dead_units_fraction == want["dead_units_fraction"]
+
+
 def test_uniform_inputs_and_determinism() -> None:
     a = probe("he", "tanh", 3, 32, batch=16, seed=5, input_dist="uniform")
     b = probe("he", "tanh", 3, 32, batch=16, seed=5, input_dist="uniform")
@@ -195,8 +220,13 @@ def test_verdicts_and_summary() -> None:
     big = probe("random", "relu", 10, 128, batch=16, std=1.0)
     assert big.layers[-1].health == "exploding" and big.layers[-1].post_std > EXPLODING_STD
     assert "explodes" in big.summary()
-    # float32 overflows around layer 20 for std 3 (x 4.5 per layer): still no NaN in the JSON.
-    huge = probe("random", "relu", 30, 128, batch=16, std=3.0)
+    # std 3 multiplies the std by 24 per layer: beyond float32's 3e38 by layer 28. Without bias
+    # the probe tracks the scale exactly (1.6e41 at layer 30, theory alike); with a bias it
+    # overflows to inf: still no NaN in the JSON.
+    tracked = probe("random", "relu", 30, 128, batch=16, std=3.0)
+    last = tracked.layers[-1]
+    assert 1e40 < last.post_std < math.inf and last.post_std == pytest.approx(last.theory_post_std, rel=0.5)
+    huge = probe("random", "relu", 30, 128, batch=16, std=3.0, bias_std=0.1)
     assert math.isinf(huge.layers[-1].post_std)
     text = json.dumps(huge.to_dict(), allow_nan=False)
     assert "exploding" in text
