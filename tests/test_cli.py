@@ -150,7 +150,9 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_plugins_are_listed_only_when_present() -> None:
-    assert cli._PLUGINS == {"explore": "kaiming.explorer.cli", "experiment": "kaiming.experiments.cli"}
+    assert cli._PLUGINS["explore"] == "kaiming.explorer.cli"
+    assert cli._PLUGINS["experiment"] == "kaiming.experiments.cli"
+    assert cli._PLUGINS["phase"] == "kaiming._cli_phase"
     parser = cli.build_parser()
     choices = next(a for a in parser._actions if a.dest == "command").choices
     assert choices is not None

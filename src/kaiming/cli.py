@@ -29,6 +29,7 @@ from .registry import INITIALIZER_NAMES, get_initializer
 __all__ = ["build_parser", "main"]
 
 _PLUGINS = {"explore": "kaiming.explorer.cli", "experiment": "kaiming.experiments.cli"}
+_PLUGINS["phase"] = "kaiming._cli_phase"
 
 _PROBE_EXAMPLES = """examples:
   kaiming probe --init he --act relu --depth 50 --width 512
@@ -84,6 +85,7 @@ def _add_network_args(parser: argparse.ArgumentParser) -> None:
     net.add_argument(
         "--input-dist", default="normal", choices=("normal", "uniform"), help="unit-variance inputs"
     )
+    net.add_argument("--input-corr", type=float, default=0.0, help="inputs' pairwise correlation (default 0)")
     net.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="default float32")
     net.add_argument("--no-backward", dest="backward", action="store_false", help="skip the backward pass")
     net.add_argument("--no-theory", dest="theory", action="store_false", help="skip the mean-field theory")
@@ -105,6 +107,7 @@ def _probe_kwargs(args: argparse.Namespace, init: str, *, share: bool = False) -
         "bias_std": args.bias_std,
         "batch_norm": args.batch_norm,
         "input_dist": args.input_dist,
+        "input_corr": args.input_corr,
         "dtype": args.dtype,
         "backward": args.backward,
         "theory": args.theory,

@@ -32,6 +32,7 @@ class TrainConfig:
     lr: float = 0.003
     momentum: float = 0.9
     batch_size: int = 64
+    optimizer: str = "sgd"  # or "adam" (torch.optim.Adam with lr; momentum unused)
 
 
 @dataclass
@@ -83,7 +84,10 @@ def train(
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
     generator = torch.Generator().manual_seed(derive_seed(seed, SHUFFLE))
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    if config.optimizer == "adam":
+        optimizer: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     curves = Curves()
     chance = float(np.bincount(data.y_test).max() / len(data.y_test))
 

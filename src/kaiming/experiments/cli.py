@@ -25,7 +25,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-SUMMARY = "run the experiments on real data: convergence, depth stability"
+from ._cli_trainability import add_trainability, run_trainability_cli
+
+SUMMARY = "run the experiments on real data: convergence, depth stability, trainability"
 """One line for ``kaiming --help``."""
 
 __all__ = ["add_arguments", "main", "run"]
@@ -42,7 +44,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``convergence`` and ``depth`` subcommands to ``parser``."""
-    studies = parser.add_subparsers(dest="study", metavar="{convergence,depth}", required=True)
+    studies = parser.add_subparsers(dest="study", metavar="{convergence,depth,trainability}", required=True)
 
     conv = studies.add_parser(
         "convergence",
@@ -78,6 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     depth.add_argument("--activations", type=_names, default=None, help="comma-separated activations")
     depth.add_argument("--methods", type=_names, default=None, help="subset of probe,torch,theory")
     _common(depth)
+    add_trainability(studies, _common)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.study == "convergence":
             return _run_convergence(args, start)
+        if args.study == "trainability":
+            return run_trainability_cli(args)
         return _run_depth(args, start)
     except (ValueError, TypeError) as exc:
         print(f"kaiming experiment {args.study}: error: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS
 from ._records import LayerStats
 from .correlation import DepthScales, correlation_map, depth_scales, fixed_point_q
+from .jacobian import JacobianSpectrum, jacobian_spectrum
 from .phase import PhaseDiagram, critical_sigma_w2, phase_diagram, phase_point
 from .simulate import ProbeResult, probe
 from .theory import GaussianMoments, MeanFieldLayer, gaussian_moments, mean_field
@@ -19,6 +20,7 @@ __all__ = [
     "PROBE_INITS",
     "DepthScales",
     "GaussianMoments",
+    "JacobianSpectrum",
     "LayerStats",
     "MeanFieldLayer",
     "PhaseDiagram",
@@ -28,6 +30,7 @@ __all__ = [
     "depth_scales",
     "fixed_point_q",
     "gaussian_moments",
+    "jacobian_spectrum",
     "mean_field",
     "phase_diagram",
     "phase_point",

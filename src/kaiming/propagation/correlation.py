@@ -116,7 +116,7 @@ def _fixed_points(k: Kernels, sw: Array, sb: Array) -> Array:
         lo_log, hi_log = np.where(rising, mid, lo_log), np.where(rising, hi_log, mid)
     q_star = np.exp(0.5 * (lo_log + hi_log))
     q_star = np.where(gap == 0, q, q_star)
-    q_star = np.where(vanished, 0.0, q_star)
+    q_star = np.where(vanished | (q_star < _Q_TINY), 0.0, q_star)
     return np.asarray(np.where(diverged, np.inf, q_star), dtype=np.float64)
 
 
@@ -227,7 +227,7 @@ class DepthScales:
 def _depth(slope: float) -> float:
     if not slope > 0:
         return 0.0
-    if slope >= 1.0:
+    if slope >= 1.0 - 1e-11:  # critical to the precision of q* and the quadrature
         return math.inf
     return -1.0 / math.log(slope)
 

@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ._plots_beyond import draw_beyond, has_correlation
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -54,7 +56,9 @@ def plot_results(results: Sequence[ProbeResult], labels: Sequence[str], path: st
     """Write the forward/backward std-per-layer figure of ``results`` to ``path`` (.png/.svg/.pdf).
 
     Solid lines are the simulation, dashed lines the mean-field theory. The backward panel is
-    drawn when the runs have gradients.
+    drawn when the runs have gradients; for a single run (``kaiming probe --plot``) a second row
+    shows the inputs' correlation per layer and the Jacobian spectrum
+    (``kaiming.propagation._plots_beyond``).
 
     Raises:
         ValueError: an extension other than .png, .svg, .pdf.
@@ -66,12 +70,16 @@ def plot_results(results: Sequence[ProbeResult], labels: Sequence[str], path: st
     from matplotlib.figure import Figure
 
     backward = any(s.grad_std is not None for r in results for s in r.layers)
-    figure = Figure(figsize=(11 if backward else 6, 4.5), layout="constrained")
-    axes = figure.subplots(1, 2 if backward else 1, squeeze=False)[0]
+    extra = len(results) == 1 and has_correlation(results)  # one run: correlation, Jacobian spectrum
+    figure = Figure(figsize=(11 if backward else 6, 9 if extra else 4.5), layout="constrained")
+    grid = figure.subplots(2 if extra else 1, 2 if backward else 1, squeeze=False)
+    axes = grid[0]
     _panel(axes[0], results, labels, "forward")
     if backward:
         _panel(axes[1], results, labels, "backward")
     axes[0].legend(title="solid: probe, dashed: theory", fontsize="small", title_fontsize="small")
+    if extra:
+        draw_beyond(grid[1], results, labels)
     if title:
         figure.suptitle(title)
     figure.savefig(path)
