@@ -375,9 +375,9 @@ def test_options_list_what_the_probe_accepts(client: TestClient) -> None:
 def test_openapi_document(client: TestClient) -> None:
     spec = get_ok(client, "/api/openapi.json")
     assert spec["openapi"].startswith("3.")
-    for path in ["/api/probe", "/api/compare"]:
+    for path in ["/api/probe", "/api/compare", "/api/phase"]:
         responses = spec["paths"][path]["get"]["responses"]
-        assert set(responses) == {"200", "400"}
+        assert set(responses) == {"200", "400", "403", "503"}
     schemas = spec["components"]["schemas"]
     # The documented layer fields are exactly the probe's.
     assert set(schemas["LayerStats"]["properties"]) == {f.name for f in dataclasses.fields(LayerStats)}
