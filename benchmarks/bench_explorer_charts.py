@@ -87,14 +87,22 @@ def main() -> None:
                 src = args.node_modules / rel
                 shutil.copy(src, Path(tmp) / src.name)
                 size += src.stat().st_size
-                tag = f'<link rel="stylesheet" href="{src.name}">' if src.suffix == ".css" else f'<script src="{src.name}"></script>'
+                tag = (
+                    f'<link rel="stylesheet" href="{src.name}">'
+                    if src.suffix == ".css"
+                    else f'<script src="{src.name}"></script>'
+                )
                 tags.append(tag)
             page_file = Path(tmp) / f"{lib}.html"
-            page_file.write_text(f"<!doctype html><html><head>{''.join(tags)}</head><body><div id=root></div></body></html>")
+            page_file.write_text(
+                f"<!doctype html><html><head>{''.join(tags)}</head><body><div id=root></div></body></html>"
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(page_file.as_uri())
             result = page.evaluate(SCRIPT, {"lib": lib, "depth": args.depth, "repeat": args.repeat})
-            print(f"{lib:6s} {size / 1024:6.1f} KiB  redraw median {result['median']:.1f} ms  p95 {result['p95']:.1f} ms")
+            print(
+                f"{lib:6s} {size / 1024:6.1f} KiB  redraw median {result['median']:.1f} ms  p95 {result['p95']:.1f} ms"
+            )
             page.close()
         browser.close()
 
