@@ -485,6 +485,7 @@
       hooks: {
         draw: [(u) => drawPick(u, state_)],
         setCursor: [(u) => readout(id, u, state_)],
+        setSelect: [(u) => { if (u.select.width > 0) state_.zoomed = true; }],
       },
     };
     const plot = new uPlot(opts, data, $("chart-" + id));
@@ -492,8 +493,9 @@
     charts[id] = state_;
     plot.setScale("x", { min: cfg.depth === 1 ? 0.5 : 1, max: cfg.depth === 1 ? 1.5 : cfg.depth });
     plot.over.addEventListener("click", () => {
+      if (state_.zoomed) { state_.zoomed = false; return; }   // the end of a drag-to-zoom
       const idx = plot.cursor.idx;
-      if (idx !== null && idx !== undefined && !plot.select.width) pickLayer(idx + 1);
+      if (idx !== null && idx !== undefined) pickLayer(idx + 1);
     });
   }
 
