@@ -453,7 +453,8 @@ class ServerThread:
     def __init__(self, app: ASGIApp | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self._sock = bind_socket(host, port)
         self.url = _url(self._sock)
-        self._server = _server(app if app is not None else create_app(), "warning")
+        self._app = app if app is not None else create_app()
+        self._server = _server(self._app, "warning")
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
@@ -477,6 +478,9 @@ class ServerThread:
         if self._thread.is_alive():
             self._thread.join(timeout=30.0)
         self._sock.close()
+        scheduler = getattr(getattr(self._app, "state", None), "scheduler", None)
+        if isinstance(scheduler, Scheduler):
+            scheduler.close()  # its worker threads end after their current job
 
 
 def limit_blas_threads(threads: int | None) -> None:
