@@ -168,9 +168,7 @@ def assert_table_matches_api(page: Page, body: Any) -> None:
     for row, layer in zip(rows, body["layers"], strict=True):
         expected = [
             str(layer["layer"]),
-            js_fmt(layer["pre_mean"]),
             js_fmt(layer["pre_std"]),
-            js_fmt(layer["post_mean"]),
             js_fmt(layer["post_std"]),
             js_fmt(layer["theory_post_std"]),
             js_fmt(layer["grad_std"]),
@@ -255,7 +253,7 @@ def test_correlation_chart_follows_the_api(page: Page, base_url: str) -> None:
     settled(page)
     body = api_for(page, base_url)
     assert all(layer["pre_corr"] is not None for layer in body["layers"])
-    corr = [row[8] for row in table(page)]
+    corr = [row[6] for row in table(page)]
     assert corr == [js_fmt(layer["pre_corr"]) for layer in body["layers"]]
     series = page.evaluate("() => window.__explorer.series.corr")
     assert series == ["He normal", "He normal (theory)"]

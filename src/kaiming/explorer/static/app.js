@@ -378,16 +378,16 @@
       tr.dataset.layer = l.layer;
       tr.className = "h-" + l.health;
       tr.setAttribute("aria-selected", String(l.layer === selected));
-      const cells = [l.layer, fmt(l.pre_mean), fmt(l.pre_std), fmt(l.post_mean), fmt(l.post_std),
-        fmt(l.theory_post_std), fmt(l.grad_std), fmt(l.theory_grad_std), fmt(l.pre_corr),
-        pct(l.dead_units_fraction), pct(l.dead_fraction)];
+      const cells = [l.layer, fmt(l.pre_std), fmt(l.post_std), fmt(l.theory_post_std), fmt(l.grad_std),
+        fmt(l.theory_grad_std), fmt(l.pre_corr), pct(l.dead_units_fraction), pct(l.dead_fraction)];
       for (const c of cells) {
         const td = document.createElement("td");
         td.textContent = c;
         tr.appendChild(td);
       }
-      tr.children[4].className = l.forward_health || l.health;
-      tr.children[6].className = l.backward_health || "";
+      tr.title = `layer ${l.layer}: pre-activation mean ${fmt(l.pre_mean)}, post-activation mean ${fmt(l.post_mean)}`;
+      tr.children[2].className = l.forward_health || l.health;
+      tr.children[4].className = l.backward_health || "";
       for (const h of [l.forward_health || l.health, l.backward_health]) {
         const td = document.createElement("td");
         td.appendChild(badge(h));
