@@ -89,8 +89,8 @@ _COLUMNS = (
     "pre std",
     "post mean",
     "post std",
-    "dead %",
     "dead units %",
+    "zero values %",
     "grad std",
     "w grad std",
     "health",
@@ -134,7 +134,7 @@ class Analysis(NamedRows):
         rows = [
             (
                 r.name, r.module, r.activation, r.pre_mean, r.pre_std, r.post_mean, r.post_std,
-                f"{100 * r.dead_fraction:.1f}", f"{100 * r.dead_units_fraction:.1f}", r.grad_std,
+                f"{100 * r.dead_units_fraction:.1f}", f"{100 * r.dead_fraction:.1f}", r.grad_std,
                 r.weight_grad_std, r.health,
             )
             for r in self.layers
