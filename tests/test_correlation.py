@@ -81,6 +81,9 @@ def ref_q_star(phi: Callable[[float], float], sw: float, sb: float) -> float:
         ("selu", 0.8, 0.9),
         ("gelu", 2.0, 0.6),
         ("sigmoid", 1.0, 0.1),
+        ("silu", 1.3, -0.3),
+        ("softplus", 0.7, 0.8),
+        ("linear", 0.9, 0.4),
     ],
 )
 def test_correlation_map_matches_scipy(name: str, q: float, c: float) -> None:
@@ -191,3 +194,27 @@ def test_profile_starts_from_the_input_correlation() -> None:
     net = resolve_network("he", "relu", 2, 64, 32, None, None, None, None, 0.5, False)
     first = correlation_profile(net, 0.3)[0]
     assert first == pytest.approx((2 * 0.3 + 0.25) / (2 + 0.25))
+
+
+def test_cli_input_corr(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from kaiming.cli import main
+
+    args = ["probe", "--init", "he", "--act", "relu", "--depth", "3", "--width", "256", "--batch", "32"]
+    assert main([*args, "--input-corr", "0.5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["config"]["input_corr"] == 0.5
+    first = data["layers"][0]
+    assert first["theory_pre_corr"] == pytest.approx(0.5) and first["pre_corr"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_odd_activation_without_bias_decorrelates_to_zero() -> None:
+    """tanh, sigma_b2 = 0, chaotic: the map is odd, so c* = 0 and chi_c = sigma_w2 E[phi'(u)]**2."""
+    sw = 2.5
+    s = depth_scales("tanh", sw, 0.0)
+    assert s.c_star == pytest.approx(0.0, abs=1e-9)
+    q = ref_q_star(math.tanh, sw, 0.0)
+    assert s.q_star == pytest.approx(q, rel=1e-7)
+    mean_deriv = expect1(d(math.tanh), q)
+    assert s.chi_c == pytest.approx(sw * mean_deriv**2, rel=1e-6)

@@ -47,7 +47,7 @@ _LAYER = {
         "theory_grad_std": _OPT_NUM,
         "theory_post_mean": _OPT_NUM,
         "theory_weight_grad_std": _OPT_NUM,
-        "pre_corr": {**_OPT_NUM, "description": "mean pairwise correlation of the pre-activations"},
+        "pre_corr": {**_OPT_NUM, "description": "mean pairwise correlation of the inputs' pre-activations"},
         "theory_pre_corr": {**_OPT_NUM, "description": "mean-field correlation c_l"},
     },
     "required": ["layer", "pre_std", "post_std", "dead_fraction", "health"],

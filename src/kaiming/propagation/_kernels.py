@@ -11,9 +11,12 @@ Closed forms for the positively homogeneous activations (linear, ReLU, leaky ReL
 arc-cosine kernel of Cho & Saul 2009); otherwise quadrature. The 1-D rule is the theory's
 Gauss-Legendre rule on each half-line (split at the kink at 0). The 2-D rule writes
 ``u1 = sqrt(q) x``, ``u2 = sqrt(q) (c x + s y)`` with ``s = sqrt(1 - c**2)``: the outer integral
-over ``x`` is that same rule, the inner one over ``y`` is Gauss-Legendre on each side of the
-kink of ``phi(u2)`` at ``y = -c x / s``, so every piece is smooth and the error falls
-exponentially with the number of nodes for every activation here (ReLU-like kinks included).
+over ``x`` is Gauss-Legendre on each half-line (56 nodes each), the inner one over ``y`` is
+Gauss-Legendre (24 nodes each) on the three segments cut by 0 and by the kink of ``phi(u2)`` at
+``y = -c x / s``, so every piece is smooth and the error falls
+exponentially with the number of nodes for every activation here (ReLU-like kinks included):
+against a 150 x 3 x 80-node rule, below 1e-9 at ``q <= 1`` and 1e-6 at ``q = 20`` for tanh's
+sharply peaked ``phi'``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ __all__ = ["HOMOGENEOUS", "Kernels", "homogeneous_factor"]
 
 Array = NDArray[np.float64]
 HOMOGENEOUS = ("linear", "relu", "leaky_relu", "prelu")
-_INNER = 48  # Gauss-Legendre nodes per side of the inner kink
+_OUTER = 56  # Gauss-Legendre nodes per half-line of the outer variable
+_INNER = 24  # Gauss-Legendre nodes per inner segment (three segments)
 _CUT = 10.0  # standard deviations, as the theory's 1-D rule
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -55,6 +59,15 @@ def _relu_pair(c: Array) -> tuple[Array, Array]:
 def _inner_rule() -> tuple[Array, Array]:
     x, w = np.polynomial.legendre.leggauss(_INNER)
     return (x + 1.0) / 2.0, w / 2.0  # nodes and weights on [0, 1]
+
+
+@cache
+def _outer_rule() -> tuple[Array, Array]:
+    """Standard-normal nodes and weights on [-CUT, CUT], split at 0, ``_OUTER`` per side."""
+    x, w = np.polynomial.legendre.leggauss(_OUTER)
+    t = 0.5 * _CUT * (x + 1.0)
+    weights = 0.5 * _CUT * w * np.exp(-0.5 * t * t) / _SQRT_2PI
+    return np.concatenate([t, -t]), np.concatenate([weights, weights])
 
 
 class Kernels:
@@ -111,16 +124,16 @@ class Kernels:
 
     # ----- two inputs: scalar q, c -----
     def _pair_nodes(self, q: float, c: float) -> tuple[Array, Array, Array]:
-        t, wt = _half_nodes()
-        x = np.concatenate([t, -t])
-        wx = np.concatenate([wt, wt])
+        x, wx = _outer_rule()
         s = math.sqrt(max(1.0 - c * c, 0.0))
         kink = np.clip(-c * x / s, -_CUT, _CUT) if s > 0 else np.where(c * x > 0, -_CUT, _CUT)
+        # Inner segments [-CUT, a], [a, b], [b, CUT] with {a, b} = {kink, 0}: smooth pieces, and
+        # no segment wider than CUT even when the kink is clipped to an end (c near +-1).
+        a, b = np.minimum(kink, 0.0)[:, None], np.maximum(kink, 0.0)[:, None]
         r, wr = _inner_rule()
-        low = -_CUT + (kink[:, None] + _CUT) * r  # [-CUT, kink]
-        high = kink[:, None] + (_CUT - kink[:, None]) * r  # [kink, CUT]
-        y = np.concatenate([low, high], axis=1)
-        wy = np.concatenate([(kink[:, None] + _CUT) * wr, (_CUT - kink[:, None]) * wr], axis=1)
+        starts, ends = (-_CUT, a, b), (a, b, _CUT)
+        y = np.concatenate([lo + (hi - lo) * r for lo, hi in zip(starts, ends, strict=True)], axis=1)
+        wy = np.concatenate([(hi - lo) * wr for lo, hi in zip(starts, ends, strict=True)], axis=1)
         wy = wy * np.exp(-0.5 * y * y) / _SQRT_2PI
         root = math.sqrt(q)
         u1 = np.broadcast_to(root * x[:, None], y.shape)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ Q_INFINITE = 1e12
 """Where ``q -> inf`` is evaluated for activations that are not positively homogeneous."""
 _Q_DIVERGED = 1e10
 _Q_TINY = 1e-12
-_BISECT = 60
+_BISECT = 42
 
 
 def _check_c(name: str, c: object) -> float:
@@ -96,7 +97,7 @@ def _fixed_points(k: Kernels, sw: Array, sb: Array) -> Array:
         return np.asarray(sw * k.second(q) + sb)
 
     q = q1.copy()
-    for _ in range(40):  # into the basin of the stable fixed point reached from q_1
+    for _ in range(12):  # into the basin of the stable fixed point reached from q_1
         q = np.minimum(step(q), _Q_DIVERGED)
     gap = step(q) - q
     lo, hi = q.copy(), q.copy()
@@ -240,9 +241,9 @@ def _chi1(k: Kernels, sw: Array, q: Array) -> Array:
 def _c_star(k: Kernels, q: float, sw: float, sb: float, chi1: float) -> float:
     if chi1 <= 1.0 + 1e-12:
         return 1.0
-    lo, hi = -1.0, 1.0 - 1e-9  # f(c) - c > 0 below c*, < 0 above (c = 1 is unstable here)
-    if _map_at(k, lo, q, sw, sb) - lo <= 0:
-        return lo
+    # f(c) - c > 0 below c*, < 0 above: c = 1 is unstable here and, for an odd activation without
+    # bias, so is c = -1 (the map is odd), so c* lies strictly inside.
+    lo, hi = -1.0 + 1e-9, 1.0 - 1e-9
     for _ in range(_BISECT):
         mid = 0.5 * (lo + hi)
         if _map_at(k, mid, q, sw, sb) > mid:
@@ -262,7 +263,9 @@ def depth_scales(
     """``q*``, ``c*``, ``chi_1``, ``chi_c`` and the depth scales ``xi_q``, ``xi_c``.
 
     ``chi_1 = sigma_w2 E[phi'(sqrt(q*) z)**2]``, ``chi_c = sigma_w2 E[phi'(u1) phi'(u2)]`` at
-    ``(q*, c*)``, ``xi_c = -1/ln chi_c``, ``xi_q = -1/ln(chi_1 + sigma_w2 E[phi phi''])``.
+    ``(q*, c*)``, ``xi_c = -1/ln chi_c``, ``xi_q = -1/ln(chi_1 + sigma_w2 E[phi phi''])``. A depth
+    scale is ``inf`` where its slope is 1 (critical) or above (``xi_q`` where the variance diverges,
+    ``q* = inf``; there ``chi_c`` is the slope of the normalized map, see the module docstring).
 
     Example:
         >>> s = depth_scales("relu", 2.0)                   # He init: critical
@@ -315,12 +318,20 @@ def correlation_profile(net: Network, input_corr: float = 0.0) -> list[float]:
     c0 = _check_c("input_corr", input_corr)
     if net.batch_norm:
         return [-1.0 / (net.batch - 1) if net.batch > 1 else 1.0] * len(net.widths)
-    k = Kernels(net.activation, net.param)
-    sb = net.bias_std**2
+    fans = layer_fans(net.widths)
+    sigma_w2 = tuple(net.spec.variance(fan_in, fan_out) * fan_in for fan_in, fan_out in fans)
+    return list(_profile(net.activation, net.param, sigma_w2, net.bias_std**2, c0))
+
+
+@lru_cache(maxsize=256)
+def _profile(
+    activation: str, param: float, sigma_w2: tuple[float, ...], sb: float, c0: float
+) -> tuple[float, ...]:
+    """The recursion of ``correlation_profile`` (cached: the explorer asks for the same network often)."""
+    k = Kernels(activation, param)
     out: list[float] = []
     q, c = 1.0, c0  # E[x**2] and the input correlation
-    for index, (fan_in, fan_out) in enumerate(layer_fans(net.widths)):
-        sw = net.spec.variance(fan_in, fan_out) * fan_in
+    for index, sw in enumerate(sigma_w2):
         if index == 0:
             q_next = sw + sb
             c = (sw * c0 + sb) / q_next if q_next > 0 else 1.0
@@ -329,4 +340,4 @@ def correlation_profile(net: Network, input_corr: float = 0.0) -> list[float]:
             q_next = sw * float(k.second(np.array(min(q, Q_INFINITE)))) + sb
         q = q_next if math.isfinite(q_next) else math.inf
         out.append(c)
-    return out
+    return tuple(out)

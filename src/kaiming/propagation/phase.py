@@ -8,6 +8,13 @@ each ``sigma_b2`` (bisection on ``chi_1(sigma_w2) = 1`` in ``log sigma_w2`` over
 ``[1e-2, 1e2]``; ``None`` where there is no crossing) and places the named inits (He, Xavier,
 LeCun: ``sigma_w2 = gain**2`` of a square layer, no bias) on it. ``phase_point`` turns a probe's
 ``(init, activation, width, bias_std)`` into its ``(sigma_w2, sigma_b2)`` point.
+
+Caveat: ``q*`` is the fixed point reached from ``q_1 = sigma_w2 + sigma_b2``. For activations
+that are linear near 0 with ``phi'(0) < 1`` and ReLU-like for large inputs (GELU, SiLU) the
+variance map can have two attracting ends, ``q* = 0`` and ``q* = inf``, separated by an unstable
+fixed point. Where ``q_1`` crosses it, ``chi_1`` jumps over 1 (GELU at ``sigma_b2 = 0``: 0.54 to
+1.08 at ``sigma_w2 = 2.155``) instead of passing through it, and the reported line marks that
+jump. tanh and ReLU-like activations have one fixed point and a true crossing.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ Array = NDArray[np.float64]
 NAMED_INITS = ("he_normal", "xavier_normal", "lecun_normal")
 """The inits ``phase_diagram`` marks (square layers, no bias)."""
 _SEARCH = (1e-2, 1e2)
-_BISECT = 60
+_BISECT = 42
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ def _grid(name: str, values: Sequence[float] | NDArray[np.floating] | None, defa
 
 
 def _critical(k: Kernels, sigma_b2: Array) -> list[float | None]:
+    if k.homogeneous:  # chi_1 = sigma_w2 * E[phi'**2], whatever q and the bias
+        return [1.0 / k.factor] * len(sigma_b2)
     lo = np.full(sigma_b2.shape, np.log(_SEARCH[0]))
     hi = np.full(sigma_b2.shape, np.log(_SEARCH[1]))
 
