@@ -135,7 +135,7 @@ class Scheduler:
         self._running_heavy = 0
         self._seq = 0
         self._closed = False
-        self._seconds_per_cost = 1e-9  # learned from finished jobs; only for Retry-After
+        self._seconds_per_cost = 1e-9  # learned from finished expensive jobs; only for Retry-After
         self.counts = {"computed": 0, "coalesced": 0, "cache_hits": 0, "cancelled": 0, "refused": 0}
         self.peak_memory_in_use = 0
         self._threads = [
@@ -290,7 +290,7 @@ class Scheduler:
                 del self._inflight[job.key]
             if data is not None:
                 self.counts["computed"] += 1
-                if job.cost > 0 and not cancelled:
+                if heavy and not cancelled:  # cheap jobs' fixed overheads would inflate the rate
                     rate = elapsed / job.cost
                     self._seconds_per_cost = 0.8 * self._seconds_per_cost + 0.2 * rate
                 self._remember(job.key, data)
