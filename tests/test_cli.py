@@ -35,10 +35,12 @@ def test_probe_table_and_summary(capsys: pytest.CaptureFixture[str]) -> None:
         "Pre-Act Std",
         "Post-Act Mean",
         "Post-Act Std",
-        "Dead %",
+        "Dead Units %",
+        "Zero Values %",
         "Health",
     ):
         assert column in header
+    assert header.index("Dead Units %") < header.index("Zero Values %")
     assert "Theory Std" in header and len(out.splitlines()) == 2 + 6 + 1
     assert out.splitlines()[-1].startswith("healthy through 6 layers")
 
@@ -178,3 +180,15 @@ def test_python_dash_m_and_import_needs_numpy_only(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_compare_verdict_judges_the_backward_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    # BN + ReLU: every forward std stays near 1 while the gradient grows ~1.2x per layer going back.
+    code, out, err = run(
+        capsys, "compare", "--inits", "he", "--act", "relu", "--depth", "40", "--width", "128",
+        "--batch", "64", "--batch-norm",
+    )  # fmt: skip
+    assert code == 0, err
+    header, row = out.splitlines()[0], out.splitlines()[2]
+    assert "Dead Units %" in header and "Zero Values %" in header and "Dead %" not in header
+    assert "healthy" not in row and "gradient explodes by layer" in row

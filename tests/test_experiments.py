@@ -295,6 +295,34 @@ def test_progress_bar_draws_and_disabled_is_silent():
     assert quiet.getvalue() == "" and off.done == 1
 
 
+def test_progress_estimate_comes_from_measured_steps_only():
+    # A 10 s warm-up in the first step, then 0.5 s per step: no estimate until a step after the
+    # warm-up is measured, and then 0.5 s x steps left (the warm-up is not extrapolated).
+    ticks = iter([0.0, 10.0, 10.5, 11.0, 30.0])
+    out = io.StringIO()
+    bar = Progress(10, "x", stream=out, clock=lambda: next(ticks))
+    bar.update()
+    assert bar.eta() is None and "eta     ?" in out.getvalue()
+    bar.update()
+    assert bar.eta() == pytest.approx(0.5 * 8)
+    bar.update()
+    assert bar.eta() == pytest.approx(0.5 * 7)
+    bar.close()
+    assert bar.elapsed() == 30.0 and out.getvalue().endswith("x: 3/10 steps in 30.0 s\n")
+
+
+def test_orthogonal_relu_gain_is_sqrt2():
+    # Orthogonal (gain sqrt 2) is the gain-1 matrix times sqrt(2), drawn from the same stream.
+    plain, relu = make_mlp(64, 10, depth=1, width=32), make_mlp(64, 10, depth=1, width=32)
+    apply_init(plain, "orthogonal", seed=3)
+    apply_init(relu, "orthogonal_relu", seed=3)
+    assert torch.allclose(relu[0].weight, math.sqrt(2.0) * plain[0].weight, rtol=1e-6)
+    w = relu[0].weight
+    assert torch.allclose(w @ w.T, 2.0 * torch.eye(32), atol=1e-5)
+    assert INIT_SPECS["orthogonal_relu"].probe_gain == pytest.approx(math.sqrt(2.0))
+    assert "orthogonal_relu" in CONVERGENCE_INITS
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
@@ -319,6 +347,9 @@ def test_cli_convergence_writes_outputs(tmp_path, capsys):
         assert (tmp_path / f"convergence_d1{suffix}").stat().st_size > 0
     record = json.loads((tmp_path / "convergence_d1.json").read_text())
     assert record["config"]["width"] == 8 and record["config"]["train"]["epochs"] == 1
+    # The wall time the user waited includes the imports and the data, so it is not below the study's.
+    assert record["wall_seconds"] >= record["seconds"] > 0
+    assert "wall time" in printed and "since the command started" in printed
 
 
 @pytest.mark.parametrize(

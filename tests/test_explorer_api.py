@@ -375,9 +375,9 @@ def test_options_list_what_the_probe_accepts(client: TestClient) -> None:
 def test_openapi_document(client: TestClient) -> None:
     spec = get_ok(client, "/api/openapi.json")
     assert spec["openapi"].startswith("3.")
-    for path in ["/api/probe", "/api/compare"]:
+    for path in ["/api/probe", "/api/compare", "/api/phase"]:
         responses = spec["paths"][path]["get"]["responses"]
-        assert set(responses) == {"200", "400"}
+        assert set(responses) == {"200", "400", "403", "503"}
     schemas = spec["components"]["schemas"]
     # The documented layer fields are exactly the probe's.
     assert set(schemas["LayerStats"]["properties"]) == {f.name for f in dataclasses.fields(LayerStats)}
@@ -398,7 +398,7 @@ def test_requests_are_served_concurrently(monkeypatch: pytest.MonkeyPatch) -> No
         return real_probe(**kwargs)
 
     monkeypatch.setattr(server, "probe", slow_probe)
-    app = server.create_app(cache_size=0, max_parallel=4)
+    app = server.create_app(cache_bytes=0, max_parallel=4)
     with server.ServerThread(app) as running:
         results: list[int] = []
 
@@ -460,7 +460,8 @@ def test_cli_arguments() -> None:
     cli.add_arguments(parser)
     args = parser.parse_args([])
     assert (args.host, args.port, args.open, args.blas_threads) == ("127.0.0.1", 8765, False, 1)
-    for bad in (["--port", "70000"], ["--port", "http"], ["--blas-threads", "-1"]):
+    assert args.memory_gb is None and parser.parse_args(["--memory-gb", "1.5"]).memory_gb == 1.5
+    for bad in (["--port", "70000"], ["--port", "http"], ["--blas-threads", "-1"], ["--memory-gb", "0"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
 
@@ -470,7 +471,9 @@ def test_cli_reports_a_busy_port_in_one_line(capsys: pytest.CaptureFixture[str])
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        code = cli.run(argparse.Namespace(host="127.0.0.1", port=port, open=False, blas_threads=1))
+        code = cli.run(
+            argparse.Namespace(host="127.0.0.1", port=port, open=False, blas_threads=1, memory_gb=None)
+        )
     assert code == 2
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
@@ -510,3 +513,43 @@ def test_kaiming_help_lists_explore() -> None:
     )
     assert out.returncode == 0
     assert "--port" in out.stdout and "--open" in out.stdout and "--blas-threads" in out.stdout
+
+
+# ---------- the phase diagram and the gain ----------
+
+
+def test_phase_endpoint_matches_the_theory(client: TestClient) -> None:
+    from kaiming.propagation.correlation import depth_scales
+    from kaiming.propagation.phase import phase_diagram, phase_point
+
+    body = get_ok(client, "/api/phase", init="xavier_normal", act="tanh", bias=0.2, width=128)
+    sigma_w2, sigma_b2 = phase_point("xavier_normal", "tanh", width=128, bias_std=0.2)
+    assert body["point"]["sigma_w2"] == sigma_w2 and body["point"]["sigma_b2"] == sigma_b2
+    assert body["point"]["chi_1"] == depth_scales("tanh", sigma_w2, sigma_b2).chi_1
+    expected = phase_diagram("tanh", *server.PHASE_GRID).to_dict()
+    assert body["diagram"]["chi_1"] == strict_json(json.dumps(expected["chi_1"]))
+    assert body["diagram"]["critical_sigma_w2"] == strict_json(json.dumps(expected["critical_sigma_w2"]))
+    # He with ReLU sits on the critical line: chi_1 = sigma_w2 / 2 = 1.
+    he = get_ok(client, "/api/phase", init="he_normal", act="relu")
+    assert he["point"]["sigma_w2"] == pytest.approx(2.0) and he["point"]["chi_1"] == pytest.approx(1.0)
+    assert "'depth'" in get_error(client, "/api/phase", depth=3)  # not a parameter of the diagram
+    assert "gain" in get_error(client, "/api/phase", gain=0)
+
+
+def test_gain_reaches_the_probe_and_is_ignored_by_random(client: TestClient) -> None:
+    body = get_ok(client, "/api/probe", **SMALL, init="xavier_normal", gain=1.5)
+    expected = probe("xavier_normal", depth=6, width=32, batch=16, gain=1.5, histogram_layer=6).to_dict()
+    assert body["layers"] == strict_json(json.dumps(expected["layers"]))
+    assert body["config"]["gain"] == 1.5
+    random = get_ok(client, "/api/probe", **SMALL, init="random", std=0.1, gain=1.5)
+    assert random["config"]["std"] == 0.1
+
+
+def test_the_vendored_chart_library_is_served_with_its_license(client: TestClient) -> None:
+    page = client.get("/").text
+    assert 'src="static/vendor/uplot/uPlot.iife.min.js"' in page
+    script = client.get("/static/vendor/uplot/uPlot.iife.min.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "(v1.6.32)" in script.text[:100]
+    license_text = client.get("/static/vendor/uplot/LICENSE")
+    assert license_text.status_code == 200 and "MIT License" in license_text.text

@@ -105,6 +105,26 @@ def test_batch_norm_and_selu_fixed_point() -> None:
     assert all(abs(layer.post_mean) < 1e-6 for layer in selu)
 
 
+@pytest.mark.parametrize("batch", [8, 16, 128, 1024])
+def test_batch_norm_gradient_rate_closed_forms(batch: int) -> None:
+    # Linear + BN: the batch-norm Jacobian keeps B - 2 of the B - 1 centered directions and
+    # E[1 / s2] = (B - 1) / (B - 3) / E[s2]: rate (B - 2) / (B - 3) per layer (eps negligible).
+    lin = mean_field("he", "linear", 6, 64, batch=batch, batch_norm=True, gain=1.0)
+    assert (lin[2].grad_std / lin[3].grad_std) ** 2 == pytest.approx((batch - 2) / (batch - 3), rel=1e-4)
+    # ReLU + BN, written out: D = E[phi'^2] = 1/2, Q = E[z^2 phi'^2] = 1/2, m = E[phi'] = 1/2,
+    # a = E[z phi'] = 1/sqrt(2 pi), c = E[z^2 phi'] = 1/2, e = E[z phi] = 1/2.
+    n = float(batch)
+    a2 = 1 / (2 * math.pi)
+    pairs = 0.25 - a2 / (n - 1) + a2 - 0.25 / (n - 1)
+    kept = (n * 0.5 - 1 + 0.5 / n - 0.5 * (n - 1) / n + (n - 1) * pairs / n) / ((n - 1) * 0.5)
+    batch_var = ((n - 1) * (0.5 - a2) + 0.25) / n
+    rate = 0.5 * kept * (n - 1) / (n - 3) / batch_var
+    relu = mean_field("he", "relu", 6, 64, batch=batch, batch_norm=True)
+    assert (relu[2].grad_std / relu[3].grad_std) ** 2 == pytest.approx(rate, rel=1e-4)
+    if batch == 1024:  # Yang et al.'s large-batch rate pi / (pi - 1)
+        assert rate == pytest.approx(math.pi / (math.pi - 1), rel=3e-3)
+
+
 def test_he_gain_follows_leaky_slope() -> None:
     layers = mean_field("he", "leaky_relu", 4, 64, activation_param=0.3)
     # sigma_w^2 = 2 / (1 + a^2) and E[phi^2] = (1 + a^2) q / 2: q stays at sigma_w^2.

@@ -117,8 +117,12 @@ def test_verdicts() -> None:
     for layer in vanishing[::2]:
         normal_(layer.weight, std=0.01, seed=0)  # each layer multiplies the std by 0.08:
         nn.init.zeros_(layer.bias)  # below 1e-3 after 3 layers
-    verdicts = [r.health for r in analyze(vanishing, x)]
+    report = analyze(vanishing, x)
+    verdicts = [r.forward_health for r in report]
     assert verdicts[0] == "healthy" and verdicts[-1] == "vanishing"
+    # Backward, the gradient shrinks by the same 0.08 per layer: layer 0 gets 0.08**5 of the last's.
+    assert report.layers[0].backward_health == "vanishing" and report.layers[-1].backward_health == "healthy"
+    assert report.layers[0].health == "vanishing"
 
     exploding = mlp([64] * 12)
     init_model(exploding, "he_normal", seed=0)
@@ -126,7 +130,9 @@ def test_verdicts() -> None:
         with torch.no_grad():
             layer.weight.mul_(4.0)  # x4 per layer: 1e3 passed after 5 layers
     report = analyze(exploding, x)
-    assert report.layers[-1].health == "exploding" and report.layers[0].health == "healthy"
+    assert report.layers[-1].forward_health == "exploding" and report.layers[0].forward_health == "healthy"
+    # The gradient grows by the same x4 per layer going back: 4**5 > 1e3 at layer 0.
+    assert report.layers[0].backward_health == "exploding" and report.layers[0].health == "exploding"
     assert report.layers[-1].pre_std > EXPLODING_STD > VANISHING_STD
 
     dying = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4))

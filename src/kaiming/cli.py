@@ -160,13 +160,14 @@ def _run_probe(args: argparse.Namespace) -> int:
 
 def _compare_row(init: str, result: ProbeResult) -> dict[str, Any]:
     last, first = result.layers[-1], result.layers[0]
-    vanishing = next((s.layer for s in result.layers if s.health == "vanishing"), None)
+    vanishing = next((s.layer for s in result.layers if s.forward_health == "vanishing"), None)
     return {
         "init": init,
         "last_post_std": last.post_std,
         "theory_last_post_std": last.theory_post_std,
         "first_vanishing_layer": vanishing,
         "last_dead_percent": 100 * last.dead_fraction,
+        "last_dead_units_percent": 100 * last.dead_units_fraction,
         "first_grad_std": first.grad_std,
         "theory_first_grad_std": first.theory_grad_std,
         "summary": result.summary(),
@@ -192,7 +193,8 @@ def _run_compare(args: argparse.Namespace) -> int:
         "Last Std",
         "Theory",
         "First Vanishing",
-        "Dead %",
+        "Dead Units %",
+        "Zero Values %",
         "Grad Std L1",
         "Theory Grad",
         "Verdict",
@@ -203,6 +205,7 @@ def _run_compare(args: argparse.Namespace) -> int:
             format_number(row["last_post_std"]),
             format_number(row["theory_last_post_std"]),
             "-" if row["first_vanishing_layer"] is None else str(row["first_vanishing_layer"]),
+            f"{row['last_dead_units_percent']:.1f}",
             f"{row['last_dead_percent']:.1f}",
             format_number(row["first_grad_std"]),
             format_number(row["theory_first_grad_std"]),
@@ -251,8 +254,9 @@ def _add_compare(sub: Any) -> None:
         "compare",
         help="compare inits: summary table and variance-evolution plot",
         description="Probe the same network with several inits; print last-layer std, first vanishing "
-        "layer, dead %% and the gradient reaching layer 1; --plot draws std per layer (log scale), "
-        "forward and backward, theory dashed.",
+        "layer, dead units %%, zero values %%, the gradient reaching layer 1 and a verdict on the "
+        "forward and backward passes; --plot draws std per layer (log scale), forward and backward, "
+        "theory dashed.",
         epilog=_COMPARE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -36,6 +36,7 @@ class InitSpec:
     probe_init: str | None = None
     probe_mode: str | None = None
     probe_std: float | None = None
+    probe_gain: float | None = None
 
 
 INIT_SPECS: dict[str, InitSpec] = {
@@ -57,7 +58,19 @@ INIT_SPECS: dict[str, InitSpec] = {
             probe_init="he_normal",
         ),
         InitSpec("lecun", "LeCun", "W ~ N(0, 1/fan_in)", probe_init="lecun_normal"),
-        InitSpec("orthogonal", "Orthogonal", "W = Q of a QR decomposition, gain 1", probe_init="orthogonal"),
+        InitSpec(
+            "orthogonal",
+            "Orthogonal (gain 1)",
+            "W = Q of a QR decomposition, gain 1",
+            probe_init="orthogonal",
+        ),
+        InitSpec(
+            "orthogonal_relu",
+            "Orthogonal (gain √2)",
+            "W = √2 · Q of a QR decomposition (the ReLU gain, as LSUV and Saxe et al. for ReLU)",
+            probe_init="orthogonal",
+            probe_gain=math.sqrt(2.0),
+        ),
         InitSpec("lsuv", "LSUV", "orthogonal, then each layer rescaled to unit output variance on a batch"),
         InitSpec("torch_default", "torch default", "W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))"),
     )
@@ -70,12 +83,21 @@ CONVERGENCE_INITS: tuple[str, ...] = (
     "he_fan_out",
     "he_bn",
     "orthogonal",
+    "orthogonal_relu",
     "lsuv",
     "torch_default",
 )
 # fan_out equals fan_in in the constant-width nets of the depth study, so he_fan_out is left out;
 # LSUV and torch's default have no probe counterpart.
-DEPTH_INITS: tuple[str, ...] = ("random", "xavier", "he_fan_in", "he_bn", "lecun", "orthogonal")
+DEPTH_INITS: tuple[str, ...] = (
+    "random",
+    "xavier",
+    "he_fan_in",
+    "he_bn",
+    "lecun",
+    "orthogonal",
+    "orthogonal_relu",
+)
 
 
 def apply_init(
@@ -116,6 +138,8 @@ def apply_init(
                 kt.lecun_normal_(weight, generator=generator)
             elif name == "orthogonal":
                 kt.orthogonal_(weight, generator=generator)
+            elif name == "orthogonal_relu":
+                kt.orthogonal_(weight, math.sqrt(2.0), generator=generator)
             else:  # torch_default
                 kt.kaiming_uniform_(weight, a=math.sqrt(5.0), generator=generator)
             if bias is None:

@@ -14,7 +14,15 @@ from typing import Any
 from .._json import jsonable
 from .._table import render_table
 
-__all__ = ["fmt_mean_std", "machine_info", "markdown_table", "text_table", "write_json", "write_text"]
+__all__ = [
+    "fmt_mean_std",
+    "machine_info",
+    "markdown_table",
+    "process_seconds",
+    "text_table",
+    "write_json",
+    "write_text",
+]
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -79,6 +87,28 @@ def machine_info() -> dict[str, Any]:
     except ImportError:  # pragma: no cover - torch missing
         pass
     return info
+
+
+def process_seconds(fallback_start: float) -> float:
+    """Wall seconds since this process started (Linux ``/proc``), else since ``fallback_start``
+    (a ``time.perf_counter()`` value): the time the user has waited, imports included.
+
+    Example:
+        >>> import time
+        >>> 0 <= process_seconds(time.perf_counter()) < 1e6
+        True
+    """
+    import time
+
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat_file:
+            start_ticks = int(stat_file.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as stat_file:
+            boot = next(int(line.split()[1]) for line in stat_file if line.startswith("btime"))
+        started = boot + start_ticks / os.sysconf("SC_CLK_TCK")
+        return max(time.time() - started, 0.0)
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        return time.perf_counter() - fallback_start
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> Path:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -95,18 +96,19 @@ def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the study named by ``args.study``; return the exit code (2 on bad input)."""
+    start = time.perf_counter()
     try:
         if args.study == "convergence":
-            return _run_convergence(args)
+            return _run_convergence(args, start)
         if args.study == "trainability":
             return run_trainability_cli(args)
-        return _run_depth(args)
+        return _run_depth(args, start)
     except (ValueError, TypeError) as exc:
         print(f"kaiming experiment {args.study}: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _run_convergence(args: argparse.Namespace) -> int:
+def _run_convergence(args: argparse.Namespace, start: float) -> int:
     from .convergence import ConvergenceConfig, run_convergence
 
     base = ConvergenceConfig.quick() if args.quick else ConvergenceConfig()
@@ -127,14 +129,15 @@ def _run_convergence(args: argparse.Namespace) -> int:
         from .plots import plot_convergence
 
         plot = plot_convergence(result, out / f"{stem}.png").name
-    _write(out, stem, result.to_dict(), result.to_markdown(plot))
+    wall = _write(out, stem, result.to_dict(), result.to_markdown(plot), start)
     print(result.describe())
     print(result.table())
     print(f"wrote {out / stem}.json, .md" + (", .png" if plot else ""))
+    print(_waited(wall, result.seconds))
     return 0
 
 
-def _run_depth(args: argparse.Namespace) -> int:
+def _run_depth(args: argparse.Namespace, start: float) -> int:
     from .depth import DepthConfig, run_depth_study
 
     fields = _given(args, "depth", "width", "batch", "inits", "activations", "methods")
@@ -150,18 +153,26 @@ def _run_depth(args: argparse.Namespace) -> int:
         plots.append(plot_depth_heatmap(result, out / f"{stem}_heatmap.png").name)
         if "relu" in config.activations:
             plots.append(plot_depth_profiles(result, out / f"{stem}_profile.png").name)
-    _write(out, stem, result.to_dict(), result.to_markdown(plots))
+    wall = _write(out, stem, result.to_dict(), result.to_markdown(plots), start)
     print(result.describe())
     print(result.table())
     print(f"wrote {out / stem}.json, .md" + "".join(f", {p}" for p in plots))
+    print(_waited(wall, result.seconds))
     return 0
 
 
-def _write(out: Path, stem: str, payload: dict[str, Any], markdown: str) -> None:
-    from ._report import write_json, write_text
+def _write(out: Path, stem: str, payload: dict[str, Any], markdown: str, start: float) -> float:
+    """Write the JSON (with ``wall_seconds``, the time since the process started) and the report."""
+    from ._report import process_seconds, write_json, write_text
 
-    write_json(out / f"{stem}.json", payload)
+    wall = process_seconds(start)
+    write_json(out / f"{stem}.json", {**payload, "wall_seconds": wall})
     write_text(out / f"{stem}.md", markdown)
+    return wall
+
+
+def _waited(wall: float, study: float) -> str:
+    return f"wall time {wall:.1f} s since the command started (the study itself: {study:.1f} s)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -143,6 +143,7 @@ def probe_profiles(init: str, activation: str, config: DepthConfig) -> dict[str,
         seed=config.seed,
         mode=spec.probe_mode,
         std=spec.probe_std,
+        gain=spec.probe_gain,
         batch_norm=spec.batch_norm,
     )
     layers = result.layers

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._options import param_schema
-from ._params import COMPARE_PARAMS, MAX_CELLS, MAX_COMPARE, MAX_WORK, PROBE_PARAMS, Param
+from ._params import COMPARE_PARAMS, MAX_CELLS, MAX_COMPARE, MAX_WORK, PHASE_PARAMS, PROBE_PARAMS, Param
 
 __all__ = ["openapi_spec"]
 
@@ -25,7 +25,21 @@ _LAYER = {
         "post_std": _NUM,
         "dead_fraction": {"type": "number", "description": "share of post-activation values exactly 0"},
         "dead_units_fraction": {"type": "number", "description": "share of units 0 for the whole batch"},
-        "health": {"type": "string", "enum": ["healthy", "vanishing", "exploding", "dying"]},
+        "health": {
+            "type": "string",
+            "enum": ["healthy", "vanishing", "exploding", "dying"],
+            "description": "the worse of forward_health and backward_health",
+        },
+        "forward_health": {
+            "type": ["string", "null"],
+            "enum": ["healthy", "vanishing", "exploding", "dying", None],
+            "description": "the signal's health (activation stds, dead units)",
+        },
+        "backward_health": {
+            "type": ["string", "null"],
+            "enum": ["healthy", "vanishing", "exploding", None],
+            "description": "the gradient's health (grad_std against the unit output gradient)",
+        },
         "grad_std": {**_OPT_NUM, "description": "std of dL/d(pre-activation)"},
         "weight_grad_std": {**_OPT_NUM, "description": "std of the batch-mean weight gradient"},
         "theory_pre_std": {**_OPT_NUM, "description": "mean-field prediction (theory_* fields)"},
@@ -78,6 +92,24 @@ _COMPARE = {
     "required": ["runs"],
 }
 
+_PHASE = {
+    "type": "object",
+    "properties": {
+        "diagram": {
+            "type": "object",
+            "description": "kaiming.propagation.phase_diagram(...).to_dict(): chi_1[i][j] at sigma_b2[i], "
+            "sigma_w2[j], the critical sigma_w2 per sigma_b2 and the named inits",
+        },
+        "point": {
+            "type": "object",
+            "description": "this network: sigma_w2, sigma_b2, chi_1, xi_c and its phase",
+        },
+        "cached": {"type": "boolean"},
+        "elapsed_ms": {"type": "number"},
+    },
+    "required": ["diagram", "point"],
+}
+
 _ERROR = {
     "type": "object",
     "properties": {"error": {"type": "string", "description": "what was wrong, naming the parameter"}},
@@ -107,6 +139,8 @@ def _operation(summary: str, params: tuple[Param, ...], ref: str) -> dict[str, A
             "responses": {
                 "200": _json(ref, "the simulated statistics"),
                 "400": _json("#/components/schemas/Error", "a parameter is malformed or out of bounds"),
+                "403": _json("#/components/schemas/Error", "a request from a page of another site"),
+                "503": _json("#/components/schemas/Error", "the queue is full; see Retry-After"),
             },
         }
     }
@@ -118,7 +152,7 @@ def openapi_spec() -> dict[str, Any]:
     Example:
         >>> spec = openapi_spec()
         >>> sorted(spec["paths"])
-        ['/api/compare', '/api/options', '/api/probe']
+        ['/api/compare', '/api/options', '/api/phase', '/api/probe', '/api/stats']
     """
     limits = (
         f"Work per request is capped: depth*width*batch <= {MAX_CELLS} and "
@@ -138,6 +172,17 @@ def openapi_spec() -> dict[str, Any]:
             "/api/compare": _operation(
                 "Probe the same network under several inits", COMPARE_PARAMS, "#/components/schemas/Compare"
             ),
+            "/api/phase": _operation(
+                "The order-to-chaos phase diagram and this network's point",
+                PHASE_PARAMS,
+                "#/components/schemas/Phase",
+            ),
+            "/api/stats": {
+                "get": {
+                    "summary": "The scheduler's counters: computed, coalesced, cancelled, memory, cache",
+                    "responses": {"200": {"description": "counters", "content": {"application/json": {}}}},
+                }
+            },
             "/api/options": {
                 "get": {
                     "summary": "Names, defaults and bounds of every parameter",
@@ -151,6 +196,7 @@ def openapi_spec() -> dict[str, Any]:
                 "Histogram": _HISTOGRAM,
                 "ProbeResult": _PROBE,
                 "Compare": _COMPARE,
+                "Phase": _PHASE,
                 "Error": _ERROR,
             }
         },

@@ -26,13 +26,17 @@ __all__ = [
     "MAX_CELLS",
     "MAX_COMPARE",
     "MAX_WORK",
+    "PHASE_PARAMS",
     "PROBE_PARAMS",
     "BadRequestError",
     "Param",
     "init_menu",
     "parse_compare",
+    "parse_phase",
     "parse_probe",
+    "probe_cost",
     "probe_kwargs",
+    "probe_memory",
 ]
 
 Kind = Literal["int", "float", "bool", "choice", "list"]
@@ -171,6 +175,16 @@ def _shared_params(activations: tuple[str, ...]) -> tuple[Param, ...]:
             0.0,
             10.0,
         ),
+        Param(
+            "gain",
+            "float",
+            None,
+            "Weight gain sigma_w: Var[W] = gain^2 / fan, replacing the init's own gain (He sqrt(2), "
+            "others 1). Absent: the init's own. Ignored by 'random'.",
+            0.0,
+            10.0,
+            exclusive_minimum=True,
+        ),
         Param("bn", "bool", False, "Batch-normalize every pre-activation (no learned scale)."),
         Param("bias", "float", 0.0, "Standard deviation of the biases (0: no bias).", 0.0, 10.0),
         Param(
@@ -216,6 +230,11 @@ COMPARE_PARAMS: tuple[Param, ...] = (
     *_shared_params(tuple(PROBE_ACTIVATIONS)),
 )
 """Parameters of ``GET /api/compare``."""
+
+PHASE_PARAMS: tuple[Param, ...] = tuple(
+    p for p in PROBE_PARAMS if p.name in ("init", "act", "slope", "std", "gain", "mode", "width", "bias")
+)
+"""Parameters of ``GET /api/phase`` (those of ``/api/probe`` that set the point on the diagram)."""
 
 _INIT_LABELS = {
     "he_normal": "He normal",
@@ -301,6 +320,8 @@ def probe_kwargs(init: str, values: Mapping[str, Any]) -> dict[str, Any]:
         kwargs["mode"] = values["mode"]
     if init == "random":
         kwargs["std"] = values["std"]
+    elif values["gain"] is not None:
+        kwargs["gain"] = values["gain"]
     activation = ACTIVATIONS.get(act)
     if values["slope"] is not None and activation is not None and activation.param_name is not None:
         kwargs["activation_param"] = values["slope"]
@@ -337,3 +358,72 @@ def parse_compare(items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         raise BadRequestError(f"inits lists {len(inits)} initializers; at most {MAX_COMPARE} can be compared")
     _check_work(values, len(inits))
     return [probe_kwargs(init, values) for init in inits]
+
+
+def probe_cost(kwargs: Mapping[str, Any]) -> float:
+    """The relative cost of one probe: ``depth * width**2 * (batch + 8)``.
+
+    The multiply-adds of the forward and backward passes scale with ``depth * width**2 * batch``;
+    drawing the weights costs about as much as 8 more examples. Used to run cheap requests first.
+
+    Example:
+        >>> probe_cost({"depth": 2, "width": 4, "batch": 8})
+        512.0
+    """
+    depth, width, batch = kwargs["depth"], kwargs["width"], kwargs["batch"]
+    return float(depth * width * width * (batch + 8))
+
+
+def probe_memory(kwargs: Mapping[str, Any]) -> int:
+    """Bytes one probe may hold at its peak (an upper estimate, checked by tracemalloc).
+
+    ``itemsize * depth * (width**2 + width * batch)`` kept for the backward pass (every layer's
+    weights and pre-activations), plus ``8 * (6 * batch * width + 4 * width**2)`` of temporaries
+    (float64 draws, an orthogonal init's QR, the weight-gradient statistic) and 1 MiB.
+
+    Example:
+        >>> probe_memory({"depth": 10, "width": 1024, "batch": 16, "dtype": "float32"}) // 2**20
+        74
+    """
+    depth, width, batch = int(kwargs["depth"]), int(kwargs["width"]), int(kwargs["batch"])
+    itemsize = 8 if kwargs.get("dtype") == "float64" else 4
+    kept = itemsize * depth * (width * width + width * batch)
+    return kept + 8 * (6 * batch * width + 4 * width * width) + 2**20
+
+
+def parse_phase(items: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Validate the query ``items`` of ``/api/phase``; return ``kaiming.propagation.phase_point``'s
+    keyword arguments (``init``, ``activation``, ``width``, ``bias_std`` and the optional ones).
+
+    Example:
+        >>> kw = parse_phase([("init", "xavier_normal"), ("act", "tanh"), ("bias", "0.1")])
+        >>> kw["init"], kw["activation"], kw["bias_std"], kw["width"]
+        ('xavier_normal', 'tanh', 0.1, 256)
+    """
+    by_name = {p.name: p for p in PHASE_PARAMS}
+    values: dict[str, Any] = {p.name: p.default for p in PHASE_PARAMS}
+    seen: set[str] = set()
+    for key, raw in items:
+        param = by_name.get(key)
+        if param is None:
+            raise BadRequestError(f"Unknown parameter {key!r}; allowed: {_allowed(list(by_name))}")
+        if key in seen:
+            raise BadRequestError(f"Parameter {key!r} is given more than once")
+        seen.add(key)
+        values[key] = param.parse(raw)
+    kwargs = probe_kwargs(
+        values["init"],
+        {
+            **values,
+            "depth": 1,
+            "batch": 1,
+            "seed": 0,
+            "bn": False,
+            "input": "normal",
+            "dtype": "float32",
+            "layer": 1,
+            "bins": 5,
+        },
+    )
+    keep = ("init", "activation", "width", "bias_std", "mode", "std", "gain", "activation_param")
+    return {k: v for k, v in kwargs.items() if k in keep}

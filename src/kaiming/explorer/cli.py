@@ -36,6 +36,16 @@ def _blas_threads(text: str) -> int:
     return threads
 
 
+def _memory_gb(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"memory-gb must be a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"memory-gb must be a finite number > 0, got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``kaiming explore`` to ``parser``.
 
@@ -43,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         >>> p = argparse.ArgumentParser()
         >>> add_arguments(p)
         >>> p.parse_args(["--port", "0", "--open"])
-        Namespace(host='127.0.0.1', port=0, open=True, blas_threads=1)
+        Namespace(host='127.0.0.1', port=0, open=True, blas_threads=1, memory_gb=None)
     """
     parser.add_argument(
         "--host",
@@ -61,6 +71,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         metavar="N",
         help="BLAS threads per simulation (default 1: requests run in parallel instead; 0: BLAS's default)",
+    )
+    parser.add_argument(
+        "--memory-gb",
+        type=_memory_gb,
+        default=None,
+        metavar="GB",
+        help="memory budget of the running simulations in GiB (default: half the available memory); "
+        "a request needing more is refused, others wait",
     )
 
 
@@ -81,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     try:
-        server.serve(args.host, args.port, open_browser=args.open, blas_threads=args.blas_threads or None)
+        server.serve(
+            args.host,
+            args.port,
+            open_browser=args.open,
+            blas_threads=args.blas_threads or None,
+            memory_budget=None if args.memory_gb is None else int(args.memory_gb * 2**30),
+        )
     except OSError as exc:
         print(
             f"kaiming explore: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._activations import get_activation
-from .theory import _half_nodes
+from ._quadrature import half_nodes as _half_nodes
 
 __all__ = ["HOMOGENEOUS", "Kernels", "homogeneous_factor"]
 

@@ -13,6 +13,10 @@ class LayerStats:
 
     ``grad_std``/``weight_grad_std`` are ``None`` without the backward pass, ``theory_*`` are
     ``None`` without the theory. ``inf`` means the values overflowed the float range.
+
+    ``health`` is the worse of ``forward_health`` (the signal: ``kaiming._health.health_of``) and
+    ``backward_health`` (the gradient ``grad_std`` against the unit output gradient:
+    ``kaiming._health.gradient_health_of``; ``None`` without the backward pass).
     ``pre_corr`` is the mean pairwise correlation (cosine over units) between the batch's inputs'
     pre-activations, ``theory_pre_corr`` the mean-field ``c_l``
     (``kaiming.propagation.correlation``).
@@ -35,5 +39,8 @@ class LayerStats:
     theory_grad_std: float | None = None
     theory_post_mean: float | None = None
     theory_weight_grad_std: float | None = None
+    # The two halves of ``health`` (added after the fields above, which stay as they were).
+    forward_health: str | None = None
+    backward_health: str | None = None
     pre_corr: float | None = None
     theory_pre_corr: float | None = None

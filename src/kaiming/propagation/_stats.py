@@ -76,12 +76,13 @@ def zero_fractions(post: Array) -> tuple[float, float]:
     return float(dead), float(dead_units)
 
 
-def histogram(values: Array, bins: int) -> dict[str, object]:
-    """``{"edges": [...], "counts": [...]}`` of the finite values (``bins`` equal bins)."""
+def histogram(values: Array, bins: int, exponent: int = 0) -> dict[str, object]:
+    """``{"edges": [...], "counts": [...]}`` of the finite values (``bins`` equal bins) of
+    ``values * 2**exponent`` (the scale is applied to the edges, exactly)."""
     flat = values.reshape(-1)
     finite = flat[np.isfinite(flat)]
     counts, edges = np.histogram(finite.astype(np.float64), bins=bins)
-    return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
+    return {"edges": [math.ldexp(float(e), exponent) for e in edges], "counts": [int(c) for c in counts]}
 
 
 def activate(name: str, z: Array, param: float, out: Array) -> Array:

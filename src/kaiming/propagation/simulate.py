@@ -2,8 +2,7 @@
 
 ``probe`` simulates a fully-connected network in NumPy on a batch of unit-variance inputs,
 forward and backward, and reports per-layer statistics next to the mean-field predictions of
-``kaiming.theory``. (The module is ``kaiming.probing``; the function is re-exported as
-``kaiming.probe``.)
+``kaiming.propagation.theory``. (The function is re-exported as ``kaiming.probe``.)
 
 Network: inputs ``x`` of shape ``(batch, widths[0])``, i.i.d. ``N(0, 1)`` (or uniform with unit
 variance); for ``l = 1..depth``: ``z_l = h_{l-1} @ W_l + b_l`` with ``W_l`` of shape
@@ -24,17 +23,18 @@ Randomness: one ``numpy.random.Generator`` from ``seed`` draws, in order, the in
 per layer ``W_l`` (via the registry initializer, number for number) and ``b_l``, then the
 output gradient.
 
-Health verdict per layer (forward), first match wins:
+Health verdict per layer (``kaiming._health``): ``forward_health``, first match wins,
 
 - ``"exploding"``: pre- or post-activation std above ``EXPLODING_STD = 1e3`` (or overflowed),
 - ``"vanishing"``: post-activation std below ``VANISHING_STD = 1e-3``,
 - ``"dying"``: at least ``DYING_UNITS = 0.6`` of the units are exactly 0 for the whole batch
   (deep ReLU networks approach 50% by the collapse of the batch alone, see ``DYING_UNITS``),
-- ``"healthy"`` otherwise.
+- ``"healthy"`` otherwise;
 
-The input has std 1, so the thresholds are "a thousand times smaller/larger than the input".
-The gradient at layer 1 is judged the same way against the unit output gradient in
-``summary()``.
+``backward_health``: ``grad_std`` above ``EXPLODING_STD`` is ``"exploding"``, below
+``VANISHING_STD`` ``"vanishing"``. The input and the output gradient have std 1, so the
+thresholds are "a thousand times smaller/larger than where the pass started". ``health`` is the
+worse of the two (exploding > vanishing > dying > healthy).
 
 Memory: the forward pass keeps a few ``batch x width`` buffers. The backward pass needs, for
 every layer, the weights and the pre-activations, as reverse-mode differentiation does in any
@@ -53,13 +53,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._checks import check_choice, check_positive_int
+from .._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, gradient_health_of, health_of, worst_health
 from .._json import jsonable
 from .._random import resolve_rng
+from . import _range as fr
 from . import _stats as st
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
 from ._pairs import correlate_inputs, mean_pairwise_correlation
 from ._records import LayerStats
-from ._table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
+from ._table import format_table, summarize
 from .correlation import check_input_corr, correlation_profile
 from .theory import BN_EPS, _propagate, layer_fans, resolve_network
 
@@ -238,8 +240,16 @@ def _layer_stats(
             theory_post_mean=p.post_mean,
             theory_weight_grad_std=p.weight_grad_std,
         )
-    health = health_of(row["pre_std"], row["post_std"], row["dead_units_fraction"])
-    return LayerStats(layer=index + 1, health=health, **row, **extra)
+    forward = health_of(row["pre_std"], row["post_std"], row["dead_units_fraction"])
+    backward = None if grads is None else gradient_health_of(extra["grad_std"])  # output gradient std 1
+    return LayerStats(
+        layer=index + 1,
+        health=worst_health(forward, backward),
+        forward_health=forward,
+        backward_health=backward,
+        **row,
+        **extra,
+    )
 
 
 class _Run:
@@ -270,8 +280,11 @@ class _Run:
             keep,
         )
         self.x: Array | None = None
-        self.saved: list[tuple[Array, Array, Array | None]] = []  # (W, z, 1/sigma) per layer
+        # (W, working z, 1/sigma, exponent k of z, linearized) per layer
+        self.saved: list[tuple[Array, Array, Array | None, int, bool]] = []
         self.histogram: dict[str, Any] | None = None
+        self.tracking = fr.tracking(act, bias_std, bn)
+        self.slopes = fr.slopes(act, param) if self.tracking == "smooth" else (1.0, 1.0)
 
     def _input(self, dist: str, rows: int | None = None) -> Array:
         shape = (self.batch if rows is None else rows, self.widths[0])
@@ -297,6 +310,7 @@ class _Run:
         scratch = np.empty(biggest, dtype=self.dtype)
         post = np.empty(biggest, dtype=self.dtype)  # h_{l-1} is dead once z_l = h_{l-1} @ W_l exists
         rows = []
+        k = 0  # the true h is h * 2**k (see _range)
         for index, (fan_in, fan_out) in enumerate(layer_fans(self.widths)):
             w = self.spec.draw(fan_in, fan_out, self.rng, self.dtype)
             with np.errstate(over="ignore", invalid="ignore"):
@@ -305,13 +319,14 @@ class _Run:
                     z += self._bias(fan_out)
                 inv_sigma = _batch_norm_(z) if self.bn else None
             pre_mean, pre_std = st.mean_std(z, scratch)
-            h = st.activate(self.act, z, self.param, post[: z.size].reshape(z.shape))
-            post_mean, post_std = st.mean_std(h, scratch)
+            pre_mean, pre_std, k, linear = self._track(z, pre_mean, pre_std, k)
+            h = self._activate(z, linear, post[: z.size].reshape(z.shape))
+            post_mean, post_std = (fr.scaled(v, k) for v in st.mean_std(h, scratch))
             dead, dead_units = st.zero_fractions(h)
             if histogram_layer == index + 1:
-                self.histogram = {"layer": index + 1, **st.histogram(h, bins)}
+                self.histogram = {"layer": index + 1, **st.histogram(h, bins, k)}
             if self.keep:
-                self.saved.append((w, z, inv_sigma))
+                self.saved.append((w, z, inv_sigma, k, linear))
             rows.append(
                 {
                     "fan_in": fan_in,
@@ -327,29 +342,58 @@ class _Run:
             )
         return rows
 
+    def _track(self, z: Array, mean: float, std: float, k: int) -> tuple[float, float, int, bool]:
+        """Report ``z``'s stats as ``working * 2**k`` and re-center ``z`` by a power of two where
+        that is exact (see ``_range``); return ``(true mean, true std, new k, linearized)``."""
+        true_mean, true_std = fr.scaled(mean, k), fr.scaled(std, k)
+        if self.tracking == "exact":
+            return true_mean, true_std, k + fr.recenter_(z, std), False
+        if self.tracking == "smooth":
+            if true_std < fr.TINY and fr.scaled(float(np.abs(z).max(initial=0.0)), k) < fr.TINY:
+                return true_mean, true_std, k + fr.recenter_(z, std, always=True), True
+            if k != 0:  # back above TINY: the true values are representable again
+                z *= z.dtype.type(math.ldexp(1.0, k))
+        return true_mean, true_std, 0, False
+
+    def _activate(self, z: Array, linear: bool, out: Array) -> Array:
+        if not linear:
+            return st.activate(self.act, z, self.param, out)
+        pos, neg = self.slopes
+        return np.multiply(z, np.where(z > 0, z.dtype.type(pos), z.dtype.type(neg)), out=out)
+
+    def _derivative(self, z: Array, linear: bool) -> Array | None:
+        if not linear:
+            return st.derivative(self.act, z, self.param)
+        pos, neg = self.slopes
+        return np.where(z > 0, z.dtype.type(pos), z.dtype.type(neg))
+
     def backward(self) -> list[tuple[float, float]]:
         grad_h: Array = self.rng.standard_normal((self.batch, self.widths[-1]), dtype=self.dtype)
         out: list[tuple[float, float]] = []
         scratch = np.empty(self.batch * max(self.widths), dtype=self.dtype)
+        k_grad = 0  # the true gradient is grad * 2**k_grad: the backward pass is linear in it
         for index in range(len(self.saved) - 1, -1, -1):
-            w, z, inv_sigma = self.saved[index]
+            w, z, inv_sigma, _, linear = self.saved[index]
             with np.errstate(over="ignore", invalid="ignore"):
-                d = st.derivative(self.act, z, self.param)
+                d = self._derivative(z, linear)
                 grad = grad_h if d is None else np.multiply(grad_h, d, out=d)
-                grad_std = _nan_to_inf(st.mean_std(grad, scratch)[1])
+                working = st.mean_std(grad, scratch)[1]
+                grad_std = _nan_to_inf(fr.scaled(working, k_grad))
+                k_grad += fr.recenter_(grad, working)
                 if inv_sigma is not None:
                     grad = _batch_norm_backward(grad, z, inv_sigma)
-                h_in = self.x if index == 0 else self._post(index - 1, scratch)
-                weight_std = _nan_to_inf(st.product_std(h_in, grad) / self.batch)  # type: ignore[arg-type]
+                h_in, k_in = (self.x, 0) if index == 0 else self._post(index - 1, scratch)
+                weight = st.product_std(h_in, grad) / self.batch  # type: ignore[arg-type]
+                weight_std = _nan_to_inf(fr.scaled(weight, k_in + k_grad))
                 if index > 0:
                     grad_h = grad @ w.T
             out.append((grad_std, weight_std))
-            self.saved[index] = (w[:0], z[:0], None)  # free as we go
+            self.saved[index] = (w[:0], z[:0], None, 0, False)  # free as we go
         return out[::-1]
 
-    def _post(self, index: int, scratch: Array) -> Array:
-        z = self.saved[index][1]
-        return st.activate(self.act, z, self.param, scratch[: z.size].reshape(z.shape))
+    def _post(self, index: int, scratch: Array) -> tuple[Array, int]:
+        _, z, _, k, linear = self.saved[index]
+        return self._activate(z, linear, scratch[: z.size].reshape(z.shape)), k
 
 
 def _nan_to_inf(value: float) -> float:

@@ -21,12 +21,15 @@ and the batch-mean weight gradient ``h_{l-1}.T @ dL/dz_l / batch`` has variance
 ``E[h_{l-1}**2] * Var[dL/dz_l] / batch``.
 
 With batch norm (per unit over the batch, no affine, ``eps = 1e-5``) every pre-activation is
-``N(0, 1)``; the raw pre-activation's per-unit batch variance is
-``s2 = sigma_w**2 * Var[h_{l-1}] * (batch - 1) / batch`` (the batch mean removes the mean of
-``h``), and the gradient through the normalization is divided by ``s2 + eps`` and loses the
-two directions the normalization projects out (factor
-``1 - (1 + E[z**2 phi'(z)**2] / E[phi'(z)**2]) / batch``). For ReLU this gives the known
-gradient explosion of batch-normalized ReLU networks, about ``pi / (pi - 1) = 1.47`` per layer.
+``N(0, 1)`` (``q = s2 / (s2 + eps)``), and the backward pass grows: the gradient through the
+normalization is divided by the raw per-unit batch variance ``s2 = sigma_w**2 * S`` (``S`` the
+batch variance of ``h``) and loses the two directions the normalization projects out. At a finite
+batch ``B`` the theory follows the permutation-symmetric fixed point of Yang et al., "A Mean
+Field Theory of Batch Normalization" (ICLR 2019): ``E[1 / s2] = (B - 1) / (B - 3) / E[s2]`` and
+the projections are taken with the batch's correlation ``-1 / (B - 1)``; the formulas are in
+``kaiming.propagation._batchnorm``. For a linear network this gives a gradient variance growth
+of ``(B - 2) / (B - 3)`` per layer, for ReLU ``pi / (pi - 1) = 1.467`` as ``B -> oo`` (Yang et
+al.'s rate) and more at small batches (1.585 at ``B = 16``).
 
 Gaussian expectations have closed forms for linear, ReLU and leaky ReLU (``E[relu(z)**2] = q/2``)
 and are otherwise computed by Gauss-Legendre quadrature on each side of 0 (where ELU/SELU are
@@ -38,14 +41,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
-from numpy.typing import NDArray
 
 from .._activations import get_activation
 from .._checks import check_nonnegative, check_positive_int
+from . import _batchnorm as bn_theory
 from ._inits import InitSpec, resolve_activation, resolve_init
+from ._quadrature import half_nodes
 
 __all__ = [
     "BN_EPS",
@@ -60,9 +63,6 @@ __all__ = [
 
 BN_EPS = 1e-5
 """The batch-norm epsilon of the probe and the theory (PyTorch's default)."""
-
-_CUTOFF = 10.0  # standard deviations; the Gaussian mass beyond is 1.5e-23
-_NODES = 96
 
 
 @dataclass(frozen=True)
@@ -84,19 +84,10 @@ class GaussianMoments:
         return max(self.second - self.mean**2, 0.0)
 
 
-@cache
-def _half_nodes() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Nodes ``t`` in (0, CUTOFF) and weights ``w * pdf(t)`` for ``int_0^CUTOFF f(t) pdf(t) dt``."""
-    x, w = np.polynomial.legendre.leggauss(_NODES)
-    t = 0.5 * _CUTOFF * (x + 1.0)
-    weights = 0.5 * _CUTOFF * w * np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
-    return t, weights
-
-
 def _numeric_moments(activation: str, q: float, param: float) -> GaussianMoments:
     """The four moments by Gauss-Legendre on each half-line (exact split at the kink at 0)."""
     act = get_activation(activation)
-    t, w = _half_nodes()
+    t, w = half_nodes()
     s = math.sqrt(q)
     z = np.concatenate([s * t, -s * t])
     weights = np.concatenate([w, w])
@@ -258,24 +249,30 @@ def _propagate(net: Network) -> tuple[MeanFieldLayer, ...]:
     fans = layer_fans(widths)
     variances = [spec.variance(fi, fo) for fi, fo in fans]
     prev_second, prev_var = 1.0, 1.0  # E[x**2] and Var[x] of the unit-variance input
-    forward: list[tuple[float, GaussianMoments, float, float, float]] = []
+    prev_batch_var = (batch - 1) / batch  # its expected (biased) batch variance: i.i.d. rows
+    forward: list[tuple[float, GaussianMoments, float, float, float, bn_theory.BatchMoments | None]] = []
     for (fan_in, _), v in zip(fans, variances, strict=True):
-        if bn:
-            raw = v * fan_in * prev_var * (batch - 1) / batch
+        extra = None
+        if bn:  # finite-batch effects: see kaiming.propagation._batchnorm
+            raw = v * fan_in * prev_batch_var
             q = raw / (raw + BN_EPS)
+            extra = bn_theory.batch_moments(activation, q, param)
         else:
             raw, q = 0.0, v * fan_in * prev_second + bias2
         moments = _moments(activation, q, param)
-        forward.append((q, moments, raw, prev_second, prev_var))
+        forward.append((q, moments, raw, prev_second, prev_var, extra))
         prev_second, prev_var = moments.second, moments.variance
+        if extra is not None:
+            prev_batch_var = bn_theory.batch_variance(moments.variance, extra, batch)
     out: list[MeanFieldLayer] = []
     grad_h = 1.0  # Var[dL/dh_L]: a unit-Gaussian output gradient
     for index in range(len(widths) - 1, -1, -1):
-        q, moments, raw, in_second, in_var = forward[index]
+        q, moments, raw, in_second, in_var, extra = forward[index]
         grad = grad_h * moments.deriv_second
-        if bn:
-            lost = (1.0 + _ratio(moments.z2_deriv_second, moments.deriv_second)) / batch
-            grad_raw = grad * max(1.0 - lost, 0.0) / (raw + BN_EPS)
+        if extra is not None:
+            top = index == len(widths) - 1
+            kept = bn_theory.kept_share(moments.deriv_second, moments.z2_deriv_second, extra, batch, top=top)
+            grad_raw = grad * kept * bn_theory.inverse_variance(raw, batch, BN_EPS)
             weight_grad = in_var * grad_raw / batch
         else:
             grad_raw = grad
@@ -296,10 +293,6 @@ def _propagate(net: Network) -> tuple[MeanFieldLayer, ...]:
         )
         grad_h = variances[index] * fan_out * grad_raw
     return tuple(reversed(out))
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else 1.0
 
 
 def _moments(activation: str, q: float, param: float) -> GaussianMoments:

@@ -14,9 +14,11 @@ call when a layer is called more than once):
 - ``dead_fraction``: share of post-activation values exactly 0; ``dead_units_fraction``: share
   of units (channels for conv-like layers, features otherwise) that are 0 for the whole batch;
 - ``grad_std``: std of dL/d(layer output); ``weight_grad_std``: std of dL/d(weight);
-- ``health``: ``kaiming._health.health_of`` on the stds divided by the input's std
-  (``VANISHING_STD = 1e-3``, ``EXPLODING_STD = 1e3``, ``DYING_UNITS = 0.6``; integer inputs,
-  e.g. token ids, use 1 as the reference std).
+- ``health``: the worse of ``forward_health`` (``kaiming._health.health_of`` on the stds divided
+  by the input's std: ``VANISHING_STD = 1e-3``, ``EXPLODING_STD = 1e3``, ``DYING_UNITS = 0.6``;
+  integer inputs, e.g. token ids, use 1 as the reference std) and ``backward_health``
+  (``kaiming._health.gradient_health_of`` on ``grad_std`` divided by the ``grad_std`` of the
+  last layer called, where the backward pass starts; ``None`` without gradients).
 
 The loss: ``loss_fn(output, targets)`` if given; else cross-entropy for integer ``targets`` and
 MSE for floating ones; with neither, ``sum(output * g)`` with ``g ~ N(0, 1)`` fixed by ``seed``,
@@ -38,7 +40,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from .._health import health_of
+from .._health import gradient_health_of, health_of, worst_health
 from ._graph import Activation, module_activation
 from ._table import NamedRows, format_table, json_number
 from ._tensors import make_generator
@@ -65,6 +67,8 @@ class LayerReport:
     grad_std: float | None
     weight_grad_std: float | None
     health: str
+    forward_health: str | None = None
+    backward_health: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (non-finite numbers as strings)."""
@@ -79,8 +83,8 @@ _COLUMNS = (
     "pre std",
     "post mean",
     "post std",
-    "dead %",
     "dead units %",
+    "zero values %",
     "grad std",
     "w grad std",
     "health",
@@ -125,7 +129,7 @@ class Analysis(NamedRows):
         rows = [
             (
                 r.name, r.module, r.activation, r.pre_mean, r.pre_std, r.post_mean, r.post_std,
-                f"{100 * r.dead_fraction:.1f}", f"{100 * r.dead_units_fraction:.1f}", r.grad_std,
+                f"{100 * r.dead_units_fraction:.1f}", f"{100 * r.dead_fraction:.1f}", r.grad_std,
                 r.weight_grad_std, r.health,
             )
             for r in self.layers
@@ -304,17 +308,19 @@ def _loss(
     return total
 
 
-def _report(call: _Call, weight_grad: float | None, input_std: float) -> LayerReport:
+def _report(call: _Call, weight_grad: float | None, input_std: float, grad_ref: float | None) -> LayerReport:
     pre_mean, pre_std = call.pre
     post = call.post if call.post is not None else (pre_mean, pre_std, 0.0, 0.0)  # no activation: post = pre
     scale = input_std if input_std > 0 else 1.0
-    health = health_of(pre_std / scale, post[1] / scale, post[3])
+    forward = health_of(pre_std / scale, post[1] / scale, post[3])
+    grad = sum(call.grads) / len(call.grads) if call.grads else None
+    backward = None if grad is None or not grad_ref else gradient_health_of(grad / grad_ref)
     return LayerReport(
         name=call.name, module=type(call.module).__name__, activation=call.activation,
         pre_mean=pre_mean, pre_std=pre_std, post_mean=post[0], post_std=post[1],
         dead_fraction=post[2], dead_units_fraction=post[3],
-        grad_std=sum(call.grads) / len(call.grads) if call.grads else None,
-        weight_grad_std=weight_grad, health=health,
+        grad_std=grad, weight_grad_std=weight_grad, health=worst_health(forward, backward),
+        forward_health=forward, backward_health=backward,
     )  # fmt: skip
 
 
@@ -371,5 +377,9 @@ def analyze(
                 buffer.copy_(saved)
     weight_grads = {id(p): (None if g is None else _std(g)) for p, g in zip(params, grads, strict=True)}
     input_std = _input_std(args, kwargs)
-    reports = [_report(c, weight_grads.get(id(getattr(c.module, "weight", None))), input_std) for c in calls]
+    grad_ref = next((sum(c.grads) / len(c.grads) for c in reversed(calls) if c.grads), None)
+    reports = [
+        _report(c, weight_grads.get(id(getattr(c.module, "weight", None))), input_std, grad_ref)
+        for c in calls
+    ]
     return Analysis(tuple(reports), input_std, float(loss.detach()), True, None)
