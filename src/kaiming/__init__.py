@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from . import stream
-from .fans import LAYOUTS, Layout, compute_fans
+from .fans import LAYOUTS, Layout, compute_fans, fans_by_axis
 from .gains import NONLINEARITIES, calculate_gain
 from .initializers import (
     DISTRIBUTIONS,
@@ -31,6 +31,7 @@ from .initializers import (
     xavier_truncated_normal,
     xavier_uniform,
 )
+from .plain import normal, uniform
 from .propagation import (
     PROBE_ACTIVATIONS,
     PROBE_INITS,
@@ -70,6 +71,7 @@ __all__ = [
     "constant",
     "delta_orthogonal",
     "dirac",
+    "fans_by_axis",
     "gaussian_moments",
     "get_initializer",
     "glorot_normal",
@@ -85,11 +87,13 @@ __all__ = [
     "lecun_truncated_normal",
     "lecun_uniform",
     "mean_field",
+    "normal",
     "ones",
     "orthogonal",
     "probe",
     "sparse",
     "stream",
+    "uniform",
     "variance_scaling",
     "xavier_normal",
     "xavier_truncated_normal",
