@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -39,7 +40,16 @@ import numpy as np
 
 from ._philox import U64
 
-__all__ = ["GROUP_FUNCTIONS", "INLINE", "P_LOWER", "SMALL", "sel", "values_per_block"]
+__all__ = [
+    "GROUP_FUNCTIONS",
+    "INLINE",
+    "P_LOWER",
+    "SMALL",
+    "Constants",
+    "constants",
+    "sel",
+    "values_per_block",
+]
 
 Array = Any  # a NumPy array on the reference path, a scalar inside numba
 
@@ -94,6 +104,88 @@ def _taylor(first: int, terms: int) -> tuple[float, ...]:
     return tuple((-1.0) ** (j + 1) / math.factorial(first + 2 * j) for j in reversed(range(terms)))
 
 
+@dataclass(frozen=True)
+class Constants:
+    """The constants of one float format's transforms, typed (``ftype``/``U64`` scalars).
+
+    Every executor (NumPy, numba, ``_xp`` for jax.numpy and torch) takes its constants from
+    here, so a coefficient cannot differ between paths.
+    """
+
+    mant_mask: Any
+    one_bits: Any
+    exp_one: Any
+    sqrt2_bits: Any
+    f_bias: Any
+    ln2_hi: Any
+    ln2_lo: Any
+    log_poly: tuple[Any, ...]
+    sin_poly: tuple[Any, ...]
+    cos_poly: tuple[Any, ...]
+    unit: Any
+    angle_unit: Any
+    quarter_shift: int
+    quarter_mask: Any
+    eighth: Any
+    full: int
+    a_poly: tuple[Any, ...]
+    b_poly: tuple[Any, ...]
+    c_poly: tuple[Any, ...]
+    d_poly: tuple[Any, ...]
+    central_r: Any
+    central_q: Any
+    tail_r: Any
+    p_lower: Any
+    p_span: Any
+    lo_bound: Any
+
+
+def constants(
+    ftype: type[np.floating[Any]],
+    utype: type[np.unsignedinteger[Any]],
+    mant: int,
+    bias: int,
+    bits: int,
+) -> Constants:
+    """The transform constants for a float format (see ``_make`` for the arguments)."""
+    half = ftype(0.5)
+    p_lower = ftype(P_LOWER)
+    ln2_hi, ln2_lo = (ftype(v) for v in _ln2_split(12 if bits == 24 else 32))
+    a_poly, b_poly, c_poly, d_poly = (
+        tuple(ftype(c) for c in t) for t in (_AS241_A, _AS241_B, _AS241_C, _AS241_D)
+    )
+    return Constants(
+        mant_mask=U64((1 << mant) - 1),
+        one_bits=U64(bias << mant),
+        exp_one=U64(1 << mant),
+        sqrt2_bits=U64(int(np.array(math.sqrt(2.0), dtype=ftype).view(utype))),
+        f_bias=ftype(bias),
+        ln2_hi=ln2_hi,
+        ln2_lo=ln2_lo,
+        # atanh series: log(1+f) = 2s + 2s * z * (1/3 + z/5 + ...), s = f/(2+f), z = s*s, |s| < 0.1716
+        log_poly=tuple(ftype(1.0 / (2 * j + 3)) for j in reversed(range(5 if bits == 24 else 10))),
+        # sin y = y + y*z*P(z), cos y = 1 + z*Q(z) on |y| <= pi/4 (Taylor, error < 2e-9 / 5e-17)
+        sin_poly=tuple(ftype(c) for c in _taylor(3, 4 if bits == 24 else 7)),
+        cos_poly=tuple(ftype(c) for c in _taylor(2, 5 if bits == 24 else 8)),
+        unit=ftype(2.0**-bits),  # a uniform's resolution
+        angle_unit=ftype(math.pi * 2.0 ** (1 - bits)),  # 2 pi / 2**bits
+        quarter_shift=bits - 2,
+        quarter_mask=U64((1 << (bits - 2)) - 1),
+        eighth=U64(1 << (bits - 3)),
+        full=1 << bits,
+        a_poly=a_poly,
+        b_poly=b_poly,
+        c_poly=c_poly,
+        d_poly=d_poly,
+        central_r=ftype(0.180625),
+        central_q=ftype(-0.425),
+        tail_r=ftype(1.6),
+        p_lower=p_lower,
+        p_span=ftype(half - p_lower),
+        lo_bound=ftype(-2.0),
+    )
+
+
 def _make(
     ftype: type[np.floating[Any]],
     utype: type[np.unsignedinteger[Any]],
@@ -108,35 +200,18 @@ def _make(
     converted to floats through the signed ``itype`` (exact either way; int32 -> float32 is a
     single SIMD instruction, unlike uint64 -> float32).
     """
-    one, two, half = ftype(1.0), ftype(2.0), ftype(0.5)
-    neg_two = ftype(-2.0)
-    mant_mask = U64((1 << mant) - 1)
-    one_bits = U64(bias << mant)
-    exp_one = U64(1 << mant)
-    sqrt2_bits = U64(int(np.array(math.sqrt(2.0), dtype=ftype).view(utype)))
-    shift_mant = U64(mant)
-    f_bias = ftype(bias)
-    ln2_hi, ln2_lo = (ftype(v) for v in _ln2_split(12 if bits == 24 else 32))
-    # atanh series: log(1+f) = 2s + 2s * z * (1/3 + z/5 + ...), s = f/(2+f), z = s*s, |s| < 0.1716
-    log_poly = tuple(ftype(1.0 / (2 * j + 3)) for j in reversed(range(5 if bits == 24 else 10)))
-    # sin y = y + y*z*P(z), cos y = 1 + z*Q(z) on |y| <= pi/4 (Taylor, error < 2e-9 / 5e-17)
-    sin_poly = tuple(ftype(c) for c in _taylor(3, 4 if bits == 24 else 7))
-    cos_poly = tuple(ftype(c) for c in _taylor(2, 5 if bits == 24 else 8))
-    unit = ftype(2.0**-bits)  # a uniform's resolution
-    angle_unit = ftype(math.pi * 2.0 ** (1 - bits))  # 2 pi / 2**bits
-    quarter_shift = U64(bits - 2)
-    quarter_mask = U64((1 << (bits - 2)) - 1)
-    eighth = U64(1 << (bits - 3))
-    i_eighth = itype(1 << (bits - 3))
-    i_full = itype(1 << bits)
+    c = constants(ftype, utype, mant, bias, bits)
+    one, two, half, neg_two = ftype(1.0), ftype(2.0), ftype(0.5), ftype(-2.0)
+    mant_mask, one_bits, exp_one, sqrt2_bits = c.mant_mask, c.one_bits, c.exp_one, c.sqrt2_bits
+    shift_mant, f_bias, ln2_hi, ln2_lo = U64(mant), c.f_bias, c.ln2_hi, c.ln2_lo
+    log_poly, sin_poly, cos_poly = c.log_poly, c.sin_poly, c.cos_poly
+    unit, angle_unit = c.unit, c.angle_unit
+    quarter_shift, quarter_mask, eighth = U64(c.quarter_shift), c.quarter_mask, c.eighth
+    i_eighth, i_full = itype(c.eighth), itype(c.full)
     three, two_u, one_u = U64(3), U64(2), U64(1)
-    a_poly, b_poly, c_poly, d_poly = (
-        tuple(ftype(c) for c in t) for t in (_AS241_A, _AS241_B, _AS241_C, _AS241_D)
-    )
-    central_r, central_q, tail_r = ftype(0.180625), ftype(-0.425), ftype(1.6)
-    p_lower = ftype(P_LOWER)
-    p_span = ftype(half - p_lower)
-    lo_bound = ftype(-2.0)
+    a_poly, b_poly, c_poly, d_poly = c.a_poly, c.b_poly, c.c_poly, c.d_poly
+    central_r, central_q, tail_r = c.central_r, c.central_q, c.tail_r
+    p_lower, p_span, lo_bound = c.p_lower, c.p_span, c.lo_bound
 
     def horner(coeffs: tuple[Any, ...], x: Array) -> Array:
         acc = coeffs[0]
