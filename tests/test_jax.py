@@ -163,3 +163,26 @@ def test_sharded_equals_single_device_and_numpy_on_a_4_device_mesh() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("ok ") == 4, result.stdout
+
+
+def test_truncated_normals_match_jax_he_normal() -> None:
+    # jax.nn.initializers.he_normal is truncated: kaiming's he_truncated_normal. n = 65,536 values:
+    # both stds within 3% of sqrt(2 / 256) (> 7 standard errors: false failure < 1e-12), both
+    # within the truncation bound, which the untruncated he_normal exceeds (P(not) ~ 0).
+    std = (2 / 256) ** 0.5
+    jax_w = np.asarray(jax.nn.initializers.he_normal()(jax.random.key(0), (256, 256)))
+    ours = np.asarray(kj.he_truncated_normal((256, 256), key=jax.random.key(0)))
+    plain = np.asarray(kj.he_normal((256, 256), key=jax.random.key(0)))
+    bound = 2 * std / kaiming.TRUNCATED_NORMAL_STD * (1 + 1e-6)
+    for w in (jax_w, ours, plain):
+        assert w.std() == pytest.approx(std, rel=0.03)
+    assert np.abs(jax_w).max() <= bound and np.abs(ours).max() <= bound < np.abs(plain).max()
+
+
+def test_import_kaiming_needs_numpy_alone() -> None:
+    code = (
+        "import sys, kaiming; print(sorted(m for m in ('jax', 'flax', 'keras', 'torch') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

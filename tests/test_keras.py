@@ -134,6 +134,9 @@ def test_initializer_errors_name_the_argument() -> None:
         kk.LecunNormal(seed=1, key=key(0, "w"))
     with pytest.raises(TypeError, match=r"seed must be an int >= 0 or None, got 1.5"):
         kk.HeUniform(seed=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"seed must be an int >= 0 or None, got -1"):
+        kk.HeUniform(seed=-1)
+    assert kk.HeUniform(seed=np.int64(3)).get_config()["seed"] == 3
     with pytest.raises(ValueError, match=r"low must be below high"):
         kk.Uniform(1.0, 0.0)
 
@@ -256,6 +259,7 @@ def test_saved_model_reloads_with_kaiming_initializers(tmp_path: Path) -> None:
     np.testing.assert_array_equal(_np(loaded.get_layer("fc1").kernel), expected)
 
 
+@core
 def test_analyze_verdicts() -> None:
     x = np.random.default_rng(0).standard_normal((256, 64)).astype("float32")
 

@@ -17,6 +17,7 @@ Keras' own shape, equal to ``kaiming.he_normal(shape, key=...)``. Fans are the s
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -91,8 +92,12 @@ class KaimingInitializer(keras.initializers.Initializer):  # type: ignore[misc]
                 raise TypeError(f"name must be a str (a parameter name), got {name!r}")
             if seed is None:
                 raise ValueError(f"name={name!r} selects a stream under a seed: pass seed= too")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise TypeError(f"seed must be an int >= 0 or None, got {seed!r}")
+        if seed is not None:
+            if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+                raise TypeError(f"seed must be an int >= 0 or None, got {seed!r}")
+            if seed < 0:
+                raise ValueError(f"seed must be an int >= 0 or None, got {seed!r}")
+            self.seed = seed = int(seed)
         self._draw((2, 2), np.dtype(np.float32))  # validates the parameters now, not at build time
 
     def _randomness(self) -> dict[str, Any]:
