@@ -31,6 +31,11 @@ BACKEND = keras.backend.backend()
 core = pytest.mark.core_backend  # the tests rerun under the other backend
 
 
+def kaiming_layout(torch_weight: np.ndarray) -> np.ndarray:
+    """torch's (out, in, *kernel) weight in Keras' (*kernel, in, out) layout."""
+    return torch_weight.transpose(*range(2, torch_weight.ndim), 1, 0)
+
+
 def _np(x: object) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(x))
 
@@ -224,12 +229,18 @@ def test_init_model_conv_norm_embedding() -> None:
     assert conv.rule == "he_normal" and conv.activation == "leaky_relu(0.1)"
     assert conv.std == pytest.approx(kaiming.calculate_gain("leaky_relu", 0.1) / 27**0.5)
     assert plan["bn.weight"].rule == "ones" and plan["bn.bias"].rule == "zeros"
-    twin = torch.nn.Conv2d(3, 6, 3)
-    kt.apply_rule(twin.weight, kt.ParamRule("conv.weight", (6, 3, 3, 3), "Conv2d", "he_normal", "normal",
-                                            std=conv.std), seed=3, stream="counter")  # fmt: skip
-    np.testing.assert_array_equal(
-        _np(model.get_layer("conv").kernel), twin.weight.detach().numpy().transpose(2, 3, 1, 0)
-    )
+    twin = torch.nn.Sequential(
+        OrderedDict(
+            conv=torch.nn.Conv2d(3, 6, 3), bn=torch.nn.BatchNorm2d(6), act=torch.nn.LeakyReLU(0.1),
+            pool=torch.nn.AdaptiveAvgPool2d(1), flat=torch.nn.Flatten(), head=torch.nn.Linear(6, 2),
+        )
+    )  # fmt: skip
+    torch_plan = kt.init_model(twin, seed=3, stream="counter")
+    assert [(r.name, r.rule) for r in torch_plan] == [(r.name, r.rule) for r in plan]
+    for name, layer in (("conv", "conv"), ("head", "head")):
+        weight = twin.get_submodule(name).weight.detach().numpy()
+        np.testing.assert_array_equal(_np(model.get_layer(layer).kernel), kaiming_layout(weight))
+    np.testing.assert_array_equal(_np(model.get_layer("bn").gamma), twin.bn.weight.detach().numpy())
     emb = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(50, 8, name="emb")])
     assert kk.init_model(emb, seed=0)["emb.weight"].rule == "embedding_normal"
 
