@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 import kaiming
@@ -67,6 +69,21 @@ def test_default_axes_are_the_jax_layout() -> None:
         assert kaiming.fans_by_axis(torch_shape, in_axis=1, out_axis=0) == kaiming.compute_fans(
             torch_shape, "torch"
         )
+
+
+@given(st.lists(st.integers(1, 6), min_size=2, max_size=5), st.randoms(use_true_random=False))
+def test_fans_by_axis_are_the_jax_fans_of_the_permuted_shape(dims: list[int], rnd: object) -> None:
+    # Name two distinct axes in and out (maybe a batch axis too), move them to (..., in, out):
+    # the fans must be compute_fans of that shape with the batch axes dropped.
+    shape = tuple(dims)
+    axes = list(range(len(shape)))
+    rnd.shuffle(axes)  # type: ignore[attr-defined]
+    in_axis, out_axis, rest = axes[0], axes[1], axes[2:]
+    batch = tuple(rest[:1]) if rest and rnd.random() < 0.5 else ()  # type: ignore[attr-defined]
+    kernel = [shape[a] for a in rest if a not in batch]
+    expected = kaiming.compute_fans((*kernel, shape[in_axis], shape[out_axis]), "jax")
+    negative = in_axis - len(shape)  # negative axes name the same axis
+    assert kaiming.fans_by_axis(shape, negative, out_axis, batch) == expected
 
 
 @pytest.mark.parametrize("name", ["he_normal", "he_uniform", "xavier_uniform", "lecun_normal"])
