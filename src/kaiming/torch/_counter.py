@@ -23,6 +23,7 @@ from torch import nn
 from .. import stream
 from .._sampling import sampler_scale
 from ..structured import orthogonal
+from ._device_stream import sample_into, uses_device_stream
 from ._dtensor import local_index
 from ._plan import ParamRule
 
@@ -64,7 +65,7 @@ def counter_values(
         dist, scale = rule.distribution, sampler_scale(rule.distribution, float(rule.std or 0.0))  # type: ignore[arg-type]
     else:
         raise ValueError(f"rule {rule.name}: distribution {rule.distribution!r} has no counter stream")
-    values = stream.sample(dist, rule.shape, key, scale=scale, index=index, dtype=dtype, out=out)  # type: ignore[arg-type]
+    values = sample_into(dist, rule.shape, key, scale=scale, index=index, dtype=dtype, out=out)
     _zero_row(values, rule, index)
     return values
 
@@ -90,6 +91,10 @@ def counter_fill_(tensor: torch.Tensor, rule: ParamRule, seed: int) -> None:
     if rule.distribution == "constant":
         with torch.no_grad():
             tensor.fill_(0.0 if rule.value is None else rule.value)
+        return
+    if uses_device_stream(tensor, rule.distribution):  # computed on the tensor's own device
+        with torch.no_grad():
+            counter_values(rule, seed, index, out=tensor)  # type: ignore[arg-type]
         return
     target = _numpy_view(tensor)
     if target is not None:  # CPU float16/32/64: the values go straight into the tensor's memory
