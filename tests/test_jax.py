@@ -186,3 +186,13 @@ def test_import_kaiming_needs_numpy_alone() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_flax_nnx_linear_takes_the_initializers() -> None:
+    nnx = pytest.importorskip("flax.nnx")
+    init = kj.initializers.he_normal(seed=0, name="fc.weight", order="torch")
+    layer = nnx.Linear(8, 4, kernel_init=init, rngs=nnx.Rngs(0))
+    expected = kaiming.he_normal((4, 8), layout="torch", key=key(0, "fc.weight"), dtype=np.float32).T
+    np.testing.assert_array_equal(np.asarray(layer.kernel[...]), expected)
+    keyed = nnx.Linear(8, 4, kernel_init=kj.initializers.lecun_uniform(), rngs=nnx.Rngs(0))
+    assert np.abs(np.asarray(keyed.kernel[...])).max() <= (3 / 8) ** 0.5
