@@ -209,6 +209,11 @@ def test_init_model_schemes_dry_run_and_errors() -> None:
     np.testing.assert_allclose(w.T @ w, np.eye(16), atol=1e-5)
     plan = kk.init_model(model, "glorot_normal", seed=0)
     assert plan["fc1.weight"].std == pytest.approx((2 / 28) ** 0.5)
+    model.get_layer("fc1").trainable = False  # frozen layers are initialized too
+    frozen = kk.init_model(model, seed=1)
+    expected = kaiming.he_normal((16, 12), layout="torch", key=key(1, "fc1.weight"), dtype=np.float32).T
+    assert frozen["fc1.weight"].rule == "he_normal"
+    np.testing.assert_array_equal(_np(model.get_layer("fc1").kernel), expected)
     with pytest.raises(ValueError, match=r"Invalid scheme 'fancy'"):
         kk.init_model(model, "fancy")
     with pytest.raises(TypeError, match=r"model must be a keras.Model"):

@@ -51,6 +51,7 @@ SCHEMES: tuple[str, ...] = ("auto", *INITIALIZER_NAMES)
 _NORMS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization)
 _TORCH_NAMES = {"kernel": "weight", "embeddings": "weight", "gamma": "weight", "bias": "bias", "beta": "bias"}
 _RELU_FAMILY = ("relu", "leaky_relu", "prelu")
+_STATISTICS = ("moving_mean", "moving_variance")  # BatchNormalization's, never touched
 
 
 def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -93,8 +94,10 @@ def _kernel_rule(
 
 def _rules(layer: Any, scheme: str, act: Activation | None) -> list[tuple[Any, ParamRule]]:
     out = []
-    for var in layer.trainable_weights:
+    for var in layer.weights:  # trainable or frozen; not metrics or seed states
         attr = var.path.rsplit("/", 1)[-1]
+        if attr in _STATISTICS:
+            continue
         name = f"{layer.name}.{_TORCH_NAMES.get(attr, attr)}"
         shape = tuple(int(d) for d in var.shape)
         kind = type(layer).__name__
@@ -140,7 +143,8 @@ def init_model(model: Any, scheme: str = "auto", *, seed: int = 0, dry_run: bool
     stream="counter")``). With ``dry_run=True`` nothing changes.
 
     Returns:
-        ``InitPlan`` (the same report as ``kaiming.torch``): one row per trainable weight, named
+        ``InitPlan`` (the same report as ``kaiming.torch``): one row per weight (frozen layers'
+        too; batch-norm moving statistics are left alone and not listed), named
         ``<layer>.weight``/``<layer>.bias``, with the rule, fan, gain, std and activation.
 
     Example:
