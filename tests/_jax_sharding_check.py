@@ -18,8 +18,6 @@ from jax.sharding import PartitionSpec as P
 import kaiming
 import kaiming.jax as kj
 
-assert jax.device_count() == 4, f"expected 4 CPU devices, got {jax.devices()}"
-MESH = Mesh(np.array(jax.devices()).reshape(2, 2), ("a", "b"))
 SHAPE = (128, 96)
 KEY = kaiming.stream.key(0, "encoder.weight")
 _ARRAY = re.compile(r"\b(?:u32|s32|f32|f16|bf16|pred)\[([\d,]*)\]")
@@ -30,8 +28,8 @@ def largest_array(hlo: str) -> int:
     return max(int(np.prod([int(d) for d in dims.split(",") if d])) for dims in _ARRAY.findall(hlo))
 
 
-def check(spec: P, draw: object, reference: np.ndarray) -> None:
-    sharding = NamedSharding(MESH, spec)
+def check(mesh: Mesh, spec: P, draw: object, reference: np.ndarray) -> None:
+    sharding = NamedSharding(mesh, spec)
     fn = jax.jit(lambda: draw(sharding))  # type: ignore[operator]
     out = fn()
     single = np.asarray(jax.jit(lambda: draw(None))())  # type: ignore[operator]
@@ -47,9 +45,15 @@ def check(spec: P, draw: object, reference: np.ndarray) -> None:
     print(f"ok {spec} shard={shard} largest compiled array={biggest}")
 
 
-he = kaiming.he_normal(SHAPE, key=KEY, dtype=np.float32)
-check(P("a", "b"), lambda s: kj.he_normal(SHAPE, key=KEY, sharding=s), he)
-check(P(None, ("a", "b")), lambda s: kj.he_normal(SHAPE, key=KEY, sharding=s), he)
-check(P(("b", "a")), lambda s: kj.he_normal(SHAPE, key=KEY, sharding=s), he)
-uni = kaiming.uniform(SHAPE, -0.5, 1.5, key=KEY, dtype=np.float32)
-check(P("b", "a"), lambda s: kj.uniform(SHAPE, -0.5, 1.5, key=KEY, sharding=s), uni)
+def main() -> None:
+    assert jax.device_count() == 4, f"expected 4 CPU devices, got {jax.devices()}"
+    mesh = Mesh(np.array(jax.devices()).reshape(2, 2), ("a", "b"))
+    he = kaiming.he_normal(SHAPE, key=KEY, dtype=np.float32)
+    for spec in (P("a", "b"), P(None, ("a", "b")), P(("b", "a"))):
+        check(mesh, spec, lambda s: kj.he_normal(SHAPE, key=KEY, sharding=s), he)
+    uni = kaiming.uniform(SHAPE, -0.5, 1.5, key=KEY, dtype=np.float32)
+    check(mesh, P("b", "a"), lambda s: kj.uniform(SHAPE, -0.5, 1.5, key=KEY, sharding=s), uni)
+
+
+if __name__ == "__main__":
+    main()
