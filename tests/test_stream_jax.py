@@ -165,8 +165,45 @@ def test_bad_arguments_are_named() -> None:
         sample_jax("normal", (2, 2), KEY, index=(5,))
     with pytest.raises(ValueError, match="starts"):
         sample_jax_block("normal", (4, 4), KEY, starts=(3, 0), block_shape=(2, 2))
+    with pytest.raises(ValueError, match="too large"):
+        sample_jax("normal", (1 << 40, 1 << 30), KEY, index=(0, 0))
     with pytest.raises(ValueError, match="one entry per axis"):
         sample_jax_block("normal", (4, 4), KEY, starts=(0,), block_shape=(2, 2))
     if not jax.config.jax_enable_x64:
         with pytest.raises(ValueError, match="jax_enable_x64"):
             sample_jax("normal", (2, 2), KEY, dtype=jnp.float64)
+
+
+_SHARDED = """
+import re, numpy as np, jax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from kaiming import stream
+from kaiming.stream._jax_path import sample_jax
+mesh = Mesh(np.array(jax.devices()).reshape(2, 2), ("x", "y"))
+k = stream.key(1, "w")
+spec = NamedSharding(mesh, P("x", "y"))
+f = jax.jit(lambda: sample_jax("normal", (64, 256), k, scale=0.1), out_shardings=spec)
+out = f()
+ref = stream.sample("normal", (64, 256), k, scale=0.1, dtype=np.float32)
+assert np.array_equal(np.asarray(out), ref)
+assert [s.data.shape for s in out.addressable_shards] == [(32, 128)] * 4
+assert set(re.findall(r"f32\\[(\\d+,\\d+)\\]", f.lower().compile().as_text())) == {"32,128"}
+print("ok")
+"""
+
+
+def test_sharded_jit_computes_each_shard_only() -> None:
+    """On a 4-device CPU mesh the sharded draw equals NumPy, and the compiled program holds
+    only shard-sized float arrays (each device computes its (32, 128) block, nothing more)."""
+    import os
+    import subprocess
+
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _SHARDED], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

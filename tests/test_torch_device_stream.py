@@ -36,7 +36,7 @@ def _bitwise_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bo
     )
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
 def test_forced_device_path_equals_cpu_path(dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch) -> None:
     """init_model(stream="counter") through torch ops (forced on the CPU) equals the numba/NumPy
     path bit for bit, padding row included; a spy proves the torch-ops path ran."""
@@ -93,3 +93,24 @@ def test_cuda_model_equals_cpu_model(dtype: torch.dtype, monkeypatch: pytest.Mon
     monkeypatch.setattr("kaiming.torch._counter._numpy_view", no_host_copy)
     init_model(gpu, seed=9, stream="counter")
     assert _bitwise_equal(_state(host), _state(gpu))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
+def test_fill_keyed_same_bits_on_both_paths(dtype: torch.dtype) -> None:
+    """fill_keyed_ (for in-place initializers with key=): CPU path, forced device path and a
+    strided parameter all give the stream's bits, also for a shard (index=)."""
+    import numpy as np
+
+    from kaiming import stream
+    from kaiming.torch._device_stream import fill_keyed_
+
+    k = stream.key(4, "w")
+    work = np.float64 if dtype == torch.float64 else np.float32
+    ref = torch.from_numpy(stream.normal((6, 10), k, std=0.3, dtype=work)).to(dtype)
+    host = fill_keyed_(nn.Parameter(torch.empty(6, 10, dtype=dtype)), "normal", k, 0.3)
+    with device_stream_on_cpu():
+        device = fill_keyed_(torch.empty(6, 10, dtype=dtype), "normal", k, 0.3)
+        shard = fill_keyed_(torch.empty(3, 10, dtype=dtype), "normal", k, 0.3, (6, 10), (slice(3, 6),))
+    strided = fill_keyed_(torch.empty(10, 6, dtype=dtype).t(), "normal", k, 0.3)
+    for got, want in ((host, ref), (device, ref), (shard, ref[3:]), (strided, ref)):
+        assert torch.equal(got.detach(), want)

@@ -33,7 +33,7 @@ from .._checks import check_choice, check_nonnegative, check_shape
 from ._index import _axis, _entries
 from ._sample import STREAM_DISTRIBUTIONS
 from ._transforms import values_per_block
-from ._xp import block_values, lane_values, philox_rounds
+from ._xp import lane_values, philox_rounds
 
 __all__ = ["JaxOps", "philox4x32_jax", "sample_jax", "sample_jax_block"]
 
@@ -131,7 +131,12 @@ def _elementwise(
     key_words: Sequence[Any],
 ) -> Any:
     """Values of the elements ``axes`` select (``(start, step, count, kept)`` per axis of
-    ``shape``; a start may be traced), each from its own block's words."""
+    ``shape``; a start may be traced), each from its own block's words.
+
+    Every element computes its block's Philox words itself (four times the Philox work of a
+    block-at-a-time loop for float32), but the whole draw is one element-wise fusion from
+    iotas: XLA partitions it by output shard and runs it ~15x faster on the CPU than a
+    block-at-a-time layout (whose stack/reshape/slice split the fusion)."""
     out_shape = tuple(count for _, _, count, kept in axes if kept)
     strides = [math.prod(shape[a + 1 :]) for a in range(len(shape))]
     flat = _const64(0)
@@ -154,20 +159,6 @@ def _elementwise(
     return lane_values(_OPS, dist_key, words, lo & (per_block - 1))
 
 
-def _run(dist_key: tuple[str, str], first: int, size: int, key_words: Sequence[Any]) -> Any:
-    """Values of flat indices ``first .. first + size - 1``, a block at a time."""
-    per_block = values_per_block(dist_key)
-    b0, lead = divmod(first, per_block)
-    n_blocks = (lead + size - 1) // per_block + 1
-    if n_blocks >= 1 << 32:
-        raise ValueError(f"a run of {size} values is too long for one jax array")
-    iota = jax.lax.iota(jnp.uint32, n_blocks)
-    block = _add64(_const64(b0), (jnp.zeros_like(iota), iota))
-    words = _words_of_blocks(block, key_words)
-    values = jnp.stack(block_values(_OPS, dist_key, words), axis=-1).reshape(-1)
-    return values[lead : lead + size]
-
-
 @partial(jax.jit, static_argnames=("dist_key", "shape", "axes", "dtype"))
 def _sample_static(
     dist_key: tuple[str, str],
@@ -178,34 +169,18 @@ def _sample_static(
     scale: Any,
 ) -> Any:
     out_shape = tuple(count for _, _, count, kept in axes if kept)
-    size = math.prod(out_shape)
-    if size == 0:
+    if math.prod(out_shape) == 0:
         return jnp.zeros(out_shape, dtype)
-    single = _single_run(shape, axes)
-    if single is not None:
-        values = _run(dist_key, single, size, key_words).reshape(out_shape)
-    else:
-        values = _elementwise(dist_key, shape, axes, key_words)
-    return _finish(values, scale, dtype)
-
-
-def _single_run(shape: tuple[int, ...], axes: Sequence[tuple[int, int, int, bool]]) -> int | None:
-    """The first flat index when the selection is one contiguous run of the flat tensor."""
-    j = len(shape) - 1
-    while j >= 0 and axes[j][:3] == (0, 1, shape[j]):
-        j -= 1
-    if j < 0:
-        return 0
-    if axes[j][1] != 1 and axes[j][2] > 1:
-        return None
-    if any(count != 1 for _, _, count, _ in axes[:j]):
-        return None
-    return sum(start * math.prod(shape[a + 1 :]) for a, (start, _, _, _) in enumerate(axes[: j + 1]))
+    return _finish(_elementwise(dist_key, shape, axes, key_words), scale, dtype)
 
 
 def _check(distribution: str, shape: object, scale: object, dtype: object) -> tuple[Any, ...]:
     distribution = check_choice("distribution", distribution, STREAM_DISTRIBUTIONS)
     dims = check_shape(shape)
+    if math.prod(dims) > 1 << 64 or max(dims, default=1) >= 1 << 32:
+        raise ValueError(
+            f"shape {dims} is too large for the stream: at most 2**64 elements and 2**32 - 1 per axis"
+        )
     name = _dtype_name(dtype)
     if name not in _DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {name}")

@@ -1,4 +1,7 @@
-"""The counter stream in eager torch ops, on any device (CPU, CUDA, MPS), bit-identical to NumPy.
+"""The counter stream in eager torch ops, on any device, bit-identical to NumPy.
+
+Tested on the CPU; ``pytest -m cuda`` checks CUDA against the NumPy bits; MPS (no float64,
+its own ``sqrt``) has not been checked.
 
 Philox words are ``int64`` tensors holding values in ``[0, 2**32)`` (every torch device has
 int64 arithmetic; uint32 support is partial), and each 32x32-bit product is built from two
@@ -14,6 +17,7 @@ module needs torch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -160,6 +164,8 @@ def sample_torch(
     """
     distribution = check_choice("distribution", distribution, STREAM_DISTRIBUTIONS)
     dims = check_shape(shape)
+    if math.prod(dims) >= 1 << 63:
+        raise ValueError(f"shape {dims} is too large for the stream: fewer than 2**63 elements allowed")
     words = _key_words(key)
     scale = check_nonnegative("scale", scale)
     if dtype not in _DTYPES:

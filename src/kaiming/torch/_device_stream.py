@@ -24,11 +24,12 @@ from .. import stream
 from ..stream._index import IndexLike
 from ..stream._torch_path import sample_torch
 
-__all__ = ["device_stream_on_cpu", "sample_into", "uses_device_stream"]
+__all__ = ["device_stream_on_cpu", "fill_keyed_", "sample_into", "uses_device_stream"]
 
 _ON_CPU: ContextVar[bool] = ContextVar("kaiming_device_stream_on_cpu", default=False)
 
 _DEVICE_DISTRIBUTIONS = frozenset(stream.STREAM_DISTRIBUTIONS)
+_NUMPY = {torch.float16: np.float16, torch.float32: np.float32, torch.float64: np.float64}
 
 
 @contextmanager
@@ -115,3 +116,47 @@ def sample_into(
         )
         out.copy_(values)  # device to device
     return out
+
+
+def fill_keyed_(
+    tensor: torch.Tensor,
+    distribution: str,
+    key: stream.StreamKey,
+    scale: float,
+    shape: tuple[int, ...] | None = None,
+    index: IndexLike = None,
+) -> torch.Tensor:
+    """Write ``full[index]`` of the keyed tensor of ``shape`` (default: ``tensor``'s own shape)
+    into ``tensor`` in place, element ``i`` being ``scale * x_i`` of ``distribution``.
+
+    Off the CPU (or inside ``device_stream_on_cpu``) the values are made by torch ops on the
+    tensor's device; on the CPU a float16/32/64 contiguous tensor is filled through a NumPy view
+    of its memory, any other (bfloat16, strided) from the float32/float64 draw in one copy.
+
+    Example:
+        >>> k = stream.key(0, "w")
+        >>> t = fill_keyed_(torch.empty(4, 3, dtype=torch.bfloat16), "uniform", k, 0.5)
+        >>> ref = torch.from_numpy(stream.uniform((4, 3), k, limit=0.5, dtype=np.float32))
+        >>> torch.equal(t, ref.to(torch.bfloat16))
+        True
+    """
+    full = tuple(tensor.shape) if shape is None else shape
+    with torch.no_grad():
+        if uses_device_stream(tensor, distribution):
+            return sample_into(distribution, full, key, scale=scale, index=index, out=tensor)
+        if tensor.dtype in _NUMPY and tensor.is_contiguous():
+            sample_into(
+                distribution,
+                full,
+                key,
+                scale=scale,
+                index=index,
+                dtype=_NUMPY[tensor.dtype],
+                out=tensor.detach().numpy(),
+            )
+            return tensor
+        work = np.float64 if tensor.dtype == torch.float64 else np.float32
+        tensor.copy_(
+            torch.from_numpy(sample_into(distribution, full, key, scale=scale, index=index, dtype=work))
+        )
+    return tensor
