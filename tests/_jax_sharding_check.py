@@ -28,9 +28,14 @@ def largest_array(hlo: str) -> int:
     return max(int(np.prod([int(d) for d in dims.split(",") if d])) for dims in _ARRAY.findall(hlo))
 
 
-def check(mesh: Mesh, spec: P, draw: object, reference: np.ndarray) -> None:
+def check(mesh: Mesh, spec: P, draw: object, reference: np.ndarray, out_shardings: bool = False) -> None:
+    """``draw(sharding)`` under jit, or with ``out_shardings``: ``draw(None)`` under
+    ``jax.jit(..., out_shardings=sharding)``, left to XLA's partitioner."""
     sharding = NamedSharding(mesh, spec)
-    fn = jax.jit(lambda: draw(sharding))  # type: ignore[operator]
+    if out_shardings:
+        fn = jax.jit(lambda: draw(None), out_shardings=sharding)  # type: ignore[operator]
+    else:
+        fn = jax.jit(lambda: draw(sharding))  # type: ignore[operator]
     out = fn()
     single = np.asarray(jax.jit(lambda: draw(None))())  # type: ignore[operator]
     assert np.array_equal(single, reference), "single-device result differs from NumPy"
@@ -42,7 +47,8 @@ def check(mesh: Mesh, spec: P, draw: object, reference: np.ndarray) -> None:
         assert np.array_equal(np.asarray(piece.data), reference[piece.index])
     biggest = largest_array(fn.lower().compile().as_text())
     assert biggest <= int(np.prod(shard)), f"{spec}: compiled program has an array of {biggest} > shard"
-    print(f"ok {spec} shard={shard} largest compiled array={biggest}")
+    how = "jit(out_shardings)" if out_shardings else "sharding="
+    print(f"ok {how} {spec} shard={shard} largest compiled array={biggest}")
 
 
 def main() -> None:
@@ -53,6 +59,8 @@ def main() -> None:
         check(mesh, spec, lambda s: kj.he_normal(SHAPE, key=KEY, sharding=s), he)
     uni = kaiming.uniform(SHAPE, -0.5, 1.5, key=KEY, dtype=np.float32)
     check(mesh, P("b", "a"), lambda s: kj.uniform(SHAPE, -0.5, 1.5, key=KEY, sharding=s), uni)
+    for spec in (P("a", "b"), P(None, ("a", "b"))):
+        check(mesh, spec, lambda s: kj.he_normal(SHAPE, key=KEY, sharding=s), he, out_shardings=True)
 
 
 if __name__ == "__main__":

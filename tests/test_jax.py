@@ -162,7 +162,7 @@ def test_sharded_equals_single_device_and_numpy_on_a_4_device_mesh() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert result.stdout.count("ok ") == 4, result.stdout
+    assert result.stdout.count("ok ") == 6, result.stdout
 
 
 def test_truncated_normals_match_jax_he_normal() -> None:
