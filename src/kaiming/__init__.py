@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from . import stream
-from .fans import LAYOUTS, Layout, compute_fans
+from .fans import LAYOUTS, Layout, compute_fans, fans_by_axis
 from .gains import NONLINEARITIES, calculate_gain
 from .initializers import (
     DISTRIBUTIONS,
@@ -31,6 +31,7 @@ from .initializers import (
     xavier_truncated_normal,
     xavier_uniform,
 )
+from .plain import normal, uniform
 from .propagation import (
     PROBE_ACTIVATIONS,
     PROBE_INITS,
@@ -86,6 +87,7 @@ __all__ = [
     "delta_orthogonal",
     "depth_scales",
     "dirac",
+    "fans_by_axis",
     "fixed_point_q",
     "gaussian_moments",
     "get_initializer",
@@ -103,6 +105,7 @@ __all__ = [
     "lecun_truncated_normal",
     "lecun_uniform",
     "mean_field",
+    "normal",
     "ones",
     "orthogonal",
     "phase_diagram",
@@ -110,6 +113,7 @@ __all__ = [
     "probe",
     "sparse",
     "stream",
+    "uniform",
     "variance_scaling",
     "xavier_normal",
     "xavier_truncated_normal",

@@ -32,7 +32,7 @@ from ._checks import (
 )
 from ._random import SeedLike, resolve_rng
 from ._sampling import TRUNCATED_NORMAL_STD, TRUNCATION, sampler_scale
-from .fans import LAYOUTS, Layout, fans_of
+from .fans import LAYOUTS, AxisLike, Layout, fans_by_axis, fans_of
 from .gains import calculate_gain
 from .stream import IndexLike, StreamKey, check_keyed, sample
 
@@ -90,6 +90,9 @@ def variance_scaling(
     *,
     layout: Layout = "jax",
     fans: tuple[int, int] | None = None,
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
     seed: SeedLike = None,
     rng: np.random.Generator | None = None,
     key: StreamKey | None = None,
@@ -112,6 +115,11 @@ def variance_scaling(
     from the counter-based stream, and ``index`` (basic NumPy indexing) returns only
     ``full[index]``; ``std`` still comes from the full ``shape``.
 
+    ``in_axis``, ``out_axis`` and ``batch_axis`` (ints or sequences of ints, as in
+    ``jax.nn.initializers.variance_scaling``) name the axes instead of ``layout``: the fans are
+    then ``kaiming.fans.fans_by_axis(shape, in_axis, out_axis, batch_axis)``, with the
+    defaults ``-2``, ``-1`` and ``()`` for those not given.
+
     Example:
         >>> w = variance_scaling((512, 256), scale=2.0, mode="fan_in", seed=0)
         >>> round(float(w.std()), 2)  # sqrt(2 / 512) = 0.0625
@@ -127,6 +135,8 @@ def variance_scaling(
             or non-finite ``scale``, unknown ``mode``/``distribution``/``layout``, non-float
             ``dtype``, both ``seed`` and ``rng``, or a shape too large for memory.
     """
+    if (in_axis, out_axis, batch_axis) != (None, None, None):
+        fans = _axis_fans(shape, fans, in_axis, out_axis, batch_axis)
     std = _std_for(shape, scale, mode, layout, fans)
     distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
     if check_keyed(key, index, seed, rng) and key is not None:
@@ -134,6 +144,24 @@ def variance_scaling(
         return sample(distribution, shape, key, scale=stream_scale, index=index, dtype=dtype)
     dims, out_dtype, gen = _prepare(shape, dtype, seed, rng, min_rank=0 if fans else 2)
     return _draw(gen, dims, distribution, std, out_dtype)
+
+
+def _axis_fans(
+    shape: object,
+    fans: object,
+    in_axis: AxisLike | None,
+    out_axis: AxisLike | None,
+    batch_axis: AxisLike | None,
+) -> tuple[int, int]:
+    """The fans read from the named axes (``jax.nn.initializers`` style); refuses ``fans=`` too."""
+    if fans is not None:
+        raise ValueError(f"pass either fans={fans!r} or in_axis/out_axis/batch_axis, not both")
+    return fans_by_axis(
+        shape,
+        -2 if in_axis is None else in_axis,
+        -1 if out_axis is None else out_axis,
+        () if batch_axis is None else batch_axis,
+    )
 
 
 def _std_for(
@@ -218,6 +246,9 @@ def _he(
         nonlinearity: str | None = None,
         mode: Literal["fan_in", "fan_out"] = "fan_in",
         layout: Layout = "jax",
+        in_axis: AxisLike | None = None,
+        out_axis: AxisLike | None = None,
+        batch_axis: AxisLike | None = None,
         seed: SeedLike = None,
         rng: np.random.Generator | None = None,
         key: StreamKey | None = None,
@@ -232,6 +263,9 @@ def _he(
             mode,
             distribution,
             layout=layout,
+            in_axis=in_axis,
+            out_axis=out_axis,
+            batch_axis=batch_axis,
             seed=seed,
             rng=rng,
             key=key,
@@ -251,6 +285,9 @@ class _HeInitializer(Protocol):
         nonlinearity: str | None = ...,
         mode: Literal["fan_in", "fan_out"] = ...,
         layout: Layout = ...,
+        in_axis: AxisLike | None = ...,
+        out_axis: AxisLike | None = ...,
+        batch_axis: AxisLike | None = ...,
         seed: SeedLike = ...,
         rng: np.random.Generator | None = ...,
         key: StreamKey | None = ...,
@@ -266,6 +303,9 @@ class _GainInitializer(Protocol):
         *,
         gain: float = ...,
         layout: Layout = ...,
+        in_axis: AxisLike | None = ...,
+        out_axis: AxisLike | None = ...,
+        batch_axis: AxisLike | None = ...,
         seed: SeedLike = ...,
         rng: np.random.Generator | None = ...,
         key: StreamKey | None = ...,
@@ -280,6 +320,9 @@ def _scaled(mode: Mode, distribution: Distribution, base_scale: float) -> _GainI
         *,
         gain: float = 1.0,
         layout: Layout = "jax",
+        in_axis: AxisLike | None = None,
+        out_axis: AxisLike | None = None,
+        batch_axis: AxisLike | None = None,
         seed: SeedLike = None,
         rng: np.random.Generator | None = None,
         key: StreamKey | None = None,
@@ -293,6 +336,9 @@ def _scaled(mode: Mode, distribution: Distribution, base_scale: float) -> _GainI
             mode,
             distribution,
             layout=layout,
+            in_axis=in_axis,
+            out_axis=out_axis,
+            batch_axis=batch_axis,
             seed=seed,
             rng=rng,
             key=key,

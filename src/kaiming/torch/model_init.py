@@ -80,6 +80,7 @@ import torch
 from torch import nn
 
 from .._checks import check_choice
+from .._rules import auto_rule
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._counter import counter_fill_, materialize_
@@ -199,11 +200,9 @@ def _layer_fans(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
 
 def _auto(activation: Activation | None) -> tuple[str, str, str, float]:
     """(rule, fan mode, distribution, gain) that ``"auto"`` uses after ``activation``."""
-    if activation is None or activation.kind == "selu":
-        return "lecun_normal", "fan_in", "normal", 1.0
-    if activation.kind in ("tanh", "sigmoid"):
-        return "xavier_uniform", "fan_avg", "uniform", activation.gain
-    return "he_normal", "fan_in", "normal", activation.gain
+    if activation is None:
+        return auto_rule(None, 1.0)
+    return auto_rule(activation.kind, activation.gain)
 
 
 def _he_gain(activation: Activation | None) -> float:

@@ -1,0 +1,79 @@
+"""Framework-neutral pieces of the model-init rules (internal): which rule follows an activation,
+and a rule's values from the counter stream in torch's ``(out, in, *kernel)`` layout.
+
+``kaiming.keras.init_model`` uses both; the values equal what ``kaiming.torch.init_model(...,
+stream="counter")`` writes for the same rule, seed and parameter name (``std`` becomes the
+sampler's scale through the one rule ``kaiming._sampling.sampler_scale``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import stream
+from ._plan import ParamRule
+from ._sampling import sampler_scale
+from .structured import orthogonal
+
+__all__ = ["auto_rule", "rule_values", "to_jax_layout"]
+
+
+def auto_rule(kind: str | None, gain: float) -> tuple[str, str, str, float]:
+    """(rule, fan mode, distribution, gain) of ``scheme="auto"`` after an activation ``kind``.
+
+    No activation (an output layer) or SELU: LeCun normal, gain 1; tanh or sigmoid: Xavier
+    uniform with the activation's gain; any other activation: He normal with its gain.
+
+    Example:
+        >>> auto_rule("relu", 2**0.5)[0], auto_rule(None, 1.0)[0], auto_rule("tanh", 5 / 3)[0]
+        ('he_normal', 'lecun_normal', 'xavier_uniform')
+    """
+    if kind is None or kind == "selu":
+        return "lecun_normal", "fan_in", "normal", 1.0
+    if kind in ("tanh", "sigmoid"):
+        return "xavier_uniform", "fan_avg", "uniform", gain
+    return "he_normal", "fan_in", "normal", gain
+
+
+def rule_values(rule: ParamRule, seed: int, dtype: Any = np.float32) -> NDArray[np.floating[Any]]:
+    """The values of ``rule`` (its ``shape`` in torch's layout) from the stream ``key(seed, rule.name)``.
+
+    Example:
+        >>> rule = ParamRule("fc.weight", (3, 4), "Dense", "he_normal", "normal", std=0.5)
+        >>> bool(np.array_equal(rule_values(rule, 0), 0.5 * stream.normal((3, 4), stream.key(0, "fc.weight"),
+        ...                                                                   dtype=np.float32)))
+        True
+    """
+    if rule.distribution == "constant":
+        return np.full(rule.shape, 0.0 if rule.value is None else rule.value, dtype=dtype)
+    key = stream.key(seed, rule.name)
+    if rule.distribution == "orthogonal":
+        gain = 1.0 if rule.gain is None else rule.gain
+        return orthogonal(rule.shape, gain, layout="torch", key=key, dtype=dtype)
+    if rule.distribution == "uniform" and rule.bound is not None:
+        dist, scale = "uniform", float(rule.bound)
+    elif rule.distribution in ("uniform", "truncated_normal", "normal"):
+        dist, scale = rule.distribution, sampler_scale(rule.distribution, float(rule.std or 0.0))  # type: ignore[arg-type]
+    else:
+        raise ValueError(f"rule {rule.name}: distribution {rule.distribution!r} has no counter stream")
+    values = stream.sample(dist, rule.shape, key, scale=scale, dtype=dtype)  # type: ignore[arg-type]
+    if rule.zero_index is not None:
+        values[rule.zero_index] = 0.0
+    return values
+
+
+def to_jax_layout(values: NDArray[Any]) -> NDArray[Any]:
+    """A torch-layout ``(out, in, *kernel)`` array moved to the jax layout ``(*kernel, in, out)``.
+
+    Rank 0 and 1 arrays are returned as they are.
+
+    Example:
+        >>> to_jax_layout(np.zeros((8, 4, 3, 3))).shape
+        (3, 3, 4, 8)
+    """
+    if values.ndim < 2:
+        return values
+    return values.transpose(*range(2, values.ndim), 1, 0)

@@ -1,0 +1,180 @@
+"""Re-initialize a built Keras model layer by layer, following the activation after each layer.
+
+================================  ============================================================
+layer                             rule
+================================  ============================================================
+Dense, Conv1D/2D/3D               kernel: by ``scheme``; bias: zeros
+Embedding                         embeddings ``N(0, 1)``
+BatchNormalization,               gamma 1, beta 0 (moving statistics untouched)
+LayerNormalization,
+GroupNormalization
+anything else                     untouched (reported as such)
+================================  ============================================================
+
+``scheme="auto"`` follows the activation found after the layer (``kaiming.keras._graph``) with
+the rules of ``kaiming.torch.init_model``: ReLU-family and other elementwise activations -> He
+normal with the activation's gain; tanh/sigmoid -> Xavier uniform with its gain; SELU or no
+activation (an output layer, softmax next) -> LeCun normal. A family name (``"he_normal"``,
+``"xavier_uniform"``, ``"orthogonal"``...) applies that family to every Dense/Conv kernel.
+
+Names and values: the parameter of layer ``L`` is called ``L.weight`` (kernel, embeddings,
+gamma) or ``L.bias`` (bias, beta), as PyTorch names them. Every value comes from the counter
+stream ``kaiming.stream.key(seed, name)`` laid out over the torch-layout shape ``(out, in,
+*kernel)`` and moved to Keras' ``(*kernel, in, out)``. So a Keras model and a PyTorch model with
+the same layer names get the same weights from ``kaiming.keras.init_model(model, seed=s)`` and
+``kaiming.torch.init_model(twin, seed=s, stream="counter")``: the kernel is the torch weight
+transposed, bit for bit, on either Keras backend.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import replace
+from typing import Any
+
+import keras
+import numpy as np
+
+from .._checks import check_choice
+from .._plan import InitPlan, ParamRule
+from .._rules import auto_rule, rule_values, to_jax_layout
+from ..fans import fans_of
+from ..registry import INITIALIZER_NAMES
+from ._graph import DENSE_LAYERS, Activation, all_layers, find_activations
+
+__all__ = ["SCHEMES", "init_model"]
+
+SCHEMES: tuple[str, ...] = ("auto", *INITIALIZER_NAMES)
+"""The scheme names ``init_model`` accepts."""
+
+_NORMS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization)
+_TORCH_NAMES = {"kernel": "weight", "embeddings": "weight", "gamma": "weight", "bias": "bias", "beta": "bias"}
+_RELU_FAMILY = ("relu", "leaky_relu", "prelu")
+_STATISTICS = ("moving_mean", "moving_variance")  # BatchNormalization's, never touched
+
+
+def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return (shape[-1], shape[-2], *shape[:-2]) if len(shape) >= 2 else shape
+
+
+def _family(scheme: str, activation: Activation | None) -> tuple[str, str, str, float]:
+    """(rule, fan mode, distribution, gain) of an explicit family name such as ``glorot_uniform``."""
+    rule = scheme.replace("kaiming", "he").replace("glorot", "xavier")
+    family, _, distribution = rule.partition("_")
+    if family == "he":
+        relu_like = activation is not None and activation.kind in _RELU_FAMILY
+        return rule, "fan_in", distribution, activation.gain if relu_like else math.sqrt(2.0)  # type: ignore[union-attr]
+    return rule, "fan_avg" if family == "xavier" else "fan_in", distribution, 1.0
+
+
+def _kernel_rule(
+    name: str, layer: Any, shape: tuple[int, ...], scheme: str, act: Activation | None
+) -> ParamRule:
+    label = None if act is None else str(act)
+    base = ParamRule(name, shape, type(layer).__name__, scheme, "normal", activation=label)
+    if scheme == "orthogonal":
+        gain = auto_rule(None if act is None else act.kind, 1.0 if act is None else act.gain)[3]
+        rows, cols = shape[-1], math.prod(shape[:-1])
+        return replace(base, distribution="orthogonal", gain=gain, std=gain / math.sqrt(max(rows, cols)))
+    if scheme == "auto":
+        rule, mode, distribution, gain = auto_rule(
+            None if act is None else act.kind, 1.0 if act is None else act.gain
+        )
+    else:
+        rule, mode, distribution, gain = _family(scheme, act)
+    fan_in, fan_out = fans_of(shape, "jax")
+    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+    std = gain / math.sqrt(fan)
+    return replace(
+        base, rule=rule, distribution=distribution, fan_mode=mode, fan=fan, gain=gain, std=std,
+        bound=math.sqrt(3.0) * std if distribution == "uniform" else None,
+    )  # fmt: skip
+
+
+def _rules(layer: Any, scheme: str, act: Activation | None) -> list[tuple[Any, ParamRule]]:
+    out = []
+    for var in layer.weights:  # trainable or frozen; not metrics or seed states
+        attr = var.path.rsplit("/", 1)[-1]
+        if attr in _STATISTICS:
+            continue
+        name = f"{layer.name}.{_TORCH_NAMES.get(attr, attr)}"
+        shape = tuple(int(d) for d in var.shape)
+        kind = type(layer).__name__
+        if isinstance(layer, DENSE_LAYERS) and attr == "kernel":
+            rule = _kernel_rule(name, layer, shape, scheme, act)
+        elif isinstance(layer, DENSE_LAYERS + _NORMS) and attr in ("bias", "beta"):
+            rule = ParamRule(name, shape, kind, "zeros", "constant", value=0.0)
+        elif isinstance(layer, _NORMS) and attr == "gamma":
+            rule = ParamRule(name, shape, kind, "ones", "constant", value=1.0)
+        elif isinstance(layer, keras.layers.Embedding) and attr == "embeddings":
+            rule = ParamRule(name, shape, kind, "embedding_normal", "normal", std=1.0)
+        else:
+            rule = ParamRule(name, shape, kind, "untouched", "none", note="no rule for this parameter")
+        out.append((var, rule))
+    return out
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int in [0, 2**64), got {seed!r}")
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed must be an int in [0, 2**64), got {int(seed)}")
+    return int(seed)
+
+
+def write_rule(var: Any, rule: ParamRule, seed: int) -> None:
+    """Assign ``rule``'s values (from the stream of ``(seed, rule.name)``) to the Keras variable."""
+    if rule.distribution == "none":
+        return
+    dtype = keras.backend.standardize_dtype(var.dtype)
+    work = np.float64 if dtype == "float64" else np.float32
+    torch_rule = replace(rule, shape=_torch_shape(rule.shape))
+    values = to_jax_layout(rule_values(torch_rule, seed, work))
+    var.assign(keras.ops.convert_to_tensor(np.ascontiguousarray(values), dtype=dtype))
+
+
+def init_model(model: Any, scheme: str = "auto", *, seed: int = 0, dry_run: bool = False) -> InitPlan:
+    """Re-initialize every Dense/Conv/Embedding/norm weight of a built Keras ``model`` in place.
+
+    Each kernel follows the activation after its layer (``scheme="auto"``) or the family
+    ``scheme`` names; biases and betas are 0, gammas 1 (see this module's docstring for the
+    rules and for how the values equal ``kaiming.torch.init_model(twin, seed=seed,
+    stream="counter")``). With ``dry_run=True`` nothing changes.
+
+    Returns:
+        ``InitPlan`` (the same report as ``kaiming.torch``): one row per weight (frozen layers'
+        too; batch-norm moving statistics are left alone and not listed), named
+        ``<layer>.weight``/``<layer>.bias``, with the rule, fan, gain, std and activation.
+
+    Example:
+        >>> fc1 = keras.layers.Dense(32, activation="relu", name="fc1")
+        >>> model = keras.Sequential([keras.Input((64,)), fc1, keras.layers.Dense(10, name="fc2")])
+        >>> plan = init_model(model, seed=0)
+        >>> plan["fc1.weight"].rule, plan["fc1.weight"].activation, round(plan["fc1.weight"].std, 4)
+        ('he_normal', 'relu', 0.1768)
+        >>> plan["fc2.weight"].rule, plan["fc1.bias"].rule
+        ('lecun_normal', 'zeros')
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    if not model.built:
+        raise ValueError(f"model {model.name!r} is not built: call it on data or build(input_shape) first")
+    scheme = check_choice("scheme", scheme, SCHEMES)
+    base_seed = _check_seed(seed)
+    if not isinstance(dry_run, bool):
+        raise TypeError(f"dry_run must be a bool, got {dry_run!r}")
+    layers = all_layers(model)
+    found = find_activations(model, [la for la in layers if isinstance(la, DENSE_LAYERS)])
+    pairs = []
+    for layer in layers:
+        act = found[id(layer)].activation if id(layer) in found else None
+        pairs.extend(_rules(layer, scheme, act))
+    names = [rule.name for _, rule in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"layer names must be unique to name the parameters, got {names}")
+    if not dry_run:
+        for var, rule in pairs:
+            write_rule(var, rule, base_seed)
+    rows = tuple(rule for _, rule in pairs)
+    return InitPlan(rows, base_seed, scheme, "counter", True, None, dry_run, method="keras layers")
