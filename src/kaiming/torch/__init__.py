@@ -125,3 +125,9 @@ __all__ += [
     "repair_dead_relus_",
     "sparse_init_",
 ]
+
+# --- Materialization: the model's own init recorded and replayed; the audit (issue 11) ------
+from ._audit import InitializationError  # noqa: E402
+from ._record import deferred_init  # noqa: E402
+
+__all__ += ["InitializationError", "deferred_init"]

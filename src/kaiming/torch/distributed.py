@@ -37,8 +37,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from ._counter import materialize_
 from ._dtensor import local_index
+from ._materialize import materialize_
 from ._plan import InitPlan
 from .model_init import SchemeArg, init_model
 

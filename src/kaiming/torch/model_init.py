@@ -81,8 +81,9 @@ from torch import nn
 from .._checks import check_choice
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
-from ._counter import counter_fill_, materialize_
+from ._counter import counter_fill_
 from ._graph import NORM_MODULES, Activation, TracingFallbackWarning, analyze_graph
+from ._materialize import initialize_, own_rule
 from ._plan import InitPlan, ParamRule
 from ._tensors import fill_distribution, fill_orthogonal, fill_uniform, make_generator
 
@@ -97,7 +98,7 @@ def _family(name: str) -> tuple[str, str, str]:
 
 
 _FAMILIES = {name: _family(name) for name in INITIALIZER_NAMES if name != "orthogonal"}
-SCHEMES: tuple[str, ...] = ("auto", *_FAMILIES, "orthogonal", "torch_default")
+SCHEMES: tuple[str, ...] = ("auto", *_FAMILIES, "orthogonal", "torch_default", "own")
 """The scheme names ``init_model`` accepts."""
 
 STREAMS: tuple[str, ...] = ("torch", "counter")
@@ -243,6 +244,8 @@ def _rule_for(
     zero_norm: bool,
 ) -> ParamRule:
     shape = tuple(param.shape)
+    if scheme == "own":
+        return own_rule(name, module, shape)
     if isinstance(module, _DENSE) and attr == "weight":
         return _weight_rule(name, module, shape, scheme, activation)
     if isinstance(module, _DENSE) and attr == "bias":
@@ -419,10 +422,7 @@ def init_model(
         )
         rows.append(rule)
     if not dry_run:
-        if stream == "counter" and materialize_(model):
-            params = dict(model.named_parameters())  # to_empty made new Parameter objects
-        for rule in rows:
-            apply_rule(params[rule.name], rule, seed=base_seed, stream=stream)
+        initialize_(model, rows, seed=base_seed, stream=stream, apply=apply_rule)
     label: Any = (
         scheme if isinstance(scheme, str) else {str(getattr(k, "__name__", k)): v for k, v in mapping.items()}
     )
