@@ -119,6 +119,7 @@ def test_leftovers_with_a_record_are_replayed_with_their_own_distributions() -> 
     reference = Leftovers()
     plan = init_model(model, stream="counter", seed=0)
     assert plan["out.weight"].rule == "lecun_normal"  # the scheme still applies where it has a rule
+    assert plan["lstm.weight_ih_l0"].rule == plan["gamma"].rule == "own"  # the rest: replayed
     tensors = dict(model.named_parameters()) | dict(model.named_buffers())
     assert all(torch.isfinite(t).all() for t in tensors.values())
     assert torch.equal(model.prelu.weight, torch.full((8,), 0.25))

@@ -18,7 +18,7 @@ import contextlib
 import ctypes
 import sys
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -127,16 +127,16 @@ def materialize_(model: nn.Module, device: torch.device | str = "cpu") -> bool:
     return True
 
 
-def own_rule(name: str, module: nn.Module, shape: tuple[int, ...]) -> ParamRule:
-    """The plan row of a parameter under ``scheme="own"``: the model's recorded init, replayed."""
-    return ParamRule(
-        name, shape, type(module).__name__, "own", "replay", note="the model's own init, replayed"
-    )
+def own_rule(name: str, module: nn.Module | str, shape: tuple[int, ...]) -> ParamRule:
+    """The plan row of a parameter under ``scheme="own"``: the model's recorded init, replayed
+    (``module``: the owning module, or its class name)."""
+    kind = module if isinstance(module, str) else type(module).__name__
+    return ParamRule(name, shape, kind, "own", "replay", note="the model's own init, replayed")
 
 
 def initialize_(
     model: nn.Module,
-    rows: Sequence[ParamRule],
+    rows: list[ParamRule],
     *,
     seed: int,
     stream: str,
@@ -145,7 +145,8 @@ def initialize_(
 ) -> None:
     """Materialize ``model`` if it is on ``meta``, write every row of the plan (``apply`` for the
     rules, the recorded init for ``"own"`` rows and for every materialized tensor no rule wrote),
-    then audit: every materialized tensor written, parameters finite, buffers free of NaN."""
+    then audit: every materialized tensor written, parameters finite, buffers free of NaN.
+    Rows of replayed parameters are replaced (in ``rows``) by ``"own"`` rows."""
     state = _PENDING.pop(model, None)
     if state is None and any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         if stream != "counter":
@@ -174,7 +175,11 @@ def initialize_(
     todo = own + [n for n in fresh if n not in own]
     record = record_of(model)
     if todo and record is not None:
-        written |= replay_(record, {**params, **buffers}, todo, seed)
+        replayed = replay_(record, {**params, **buffers}, todo, seed)
+        written |= replayed
+        for i, row in enumerate(rows):
+            if row.name in replayed and row.distribution != "replay":
+                rows[i] = own_rule(row.name, row.module, row.shape)
     elif own:
         raise InitializationError(
             f"{caller}: scheme 'own' needs the model's recorded initialization, and this "

@@ -31,11 +31,11 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from .. import stream
 from ._audit import InitializationError, names_text
-from ._counter import draw
+from ._counter import _numpy_view, draw
 from ._dtensor import local_index
 from ._record import EMPTY, TRUNC_NORMAL, Const, Op, Record, Sig
 
-__all__ = ["random_values", "replay_"]
+__all__ = ["fill_random_", "random_values", "replay_"]
 
 aten = torch.ops.aten
 
@@ -134,6 +134,35 @@ def random_values(
     return values.to(device=device, dtype=dtype)
 
 
+def fill_random_(
+    func: Any,
+    bound: Mapping[str, Any],
+    target: torch.Tensor,
+    key: stream.StreamKey,
+    index: tuple[slice, ...] | None = None,
+    shape: tuple[int, ...] | None = None,
+) -> None:
+    """Write ``random_values`` into ``target`` (the part ``index`` of a ``shape`` tensor; the
+    whole of ``target`` by default). ``normal_``/``uniform_`` with scalar arguments on a
+    contiguous CPU float32/float64 tensor are drawn straight into its memory (no temporary)."""
+    shape = tuple(target.shape) if shape is None else shape
+    packet = func.overloadpacket
+    view = _numpy_view(target)
+    work = np.float64 if target.dtype == torch.float64 else np.float32
+    if view is not None and view.dtype == work and packet in (aten.normal_, aten.uniform_):
+        if packet is aten.normal_:
+            scale, shift = float(bound.get("std", 1.0)), float(bound.get("mean", 0.0))
+            draw("normal", shape, key, scale=scale, index=index, dtype=work, out=view)
+        else:
+            low, high = float(bound["from"]), float(bound["to"])
+            scale, shift = (high - low) / 2.0, (low + high) / 2.0
+            draw("uniform", shape, key, scale=scale, index=index, dtype=work, out=view)
+        if shift != 0.0:
+            target.add_(shift)
+        return
+    target.copy_(random_values(func, bound, shape, target.dtype, key, index, target.device))
+
+
 def _truncated(bound: Mapping[str, Any], uniform: Callable[[], NDArray[np.floating[Any]]]) -> torch.Tensor:
     """``trunc_normal_(mean, std, a, b)`` by the inverse CDF in float64, on the tail nearer the
     interval mirrored to the lower side (no cancellation), clamped to ``[a, b]``."""
@@ -211,8 +240,7 @@ def _random_op(
     bound = _bind(op.func, args, kwargs)
     if op.mutated:
         target: torch.Tensor = bound["self"]
-        key = _key(record, op, op.mutated[0].storage, seed)
-        target.copy_(random_values(op.func, bound, tuple(target.shape), target.dtype, key, device=device))
+        fill_random_(op.func, bound, target, _key(record, op, op.mutated[0].storage, seed))
         return target
     out = op.outs[0]
     key = _key(record, op, out.storage, seed)
@@ -317,8 +345,7 @@ def _run_local(
     if whole:
         if op.random:
             bound = _bind(op.func, (local, *args), kwargs)
-            key = _key(record, op, view.storage, seed)
-            local.copy_(random_values(op.func, bound, shape, local.dtype, key, index, device))
+            fill_random_(op.func, bound, local, _key(record, op, view.storage, seed), index, shape)
         else:
             part = [a.expand(shape)[index] if isinstance(a, torch.Tensor) else a for a in args]
             op.func(local, *part, **kwargs)
