@@ -1,6 +1,6 @@
 """A ~1B-parameter Llama: normal construction vs meta + the model's own init replayed.
 
-Run:  PYTHONPATH=src python benchmarks/bench_llama_init.py [--layers 22] [--hidden 2048]
+Run:  PYTHONPATH=src python benchmarks/bench_llama_init.py [--layers 22] [--hidden 2048] [--threads N]
 
 Two variants, each in its own subprocess (so each one's peak RSS is its own), side by side:
 
@@ -55,7 +55,6 @@ def child(args: argparse.Namespace) -> None:
     import warnings
 
     import numpy as np
-    import torch
     from transformers import LlamaForCausalLM
 
     from kaiming import stream
@@ -104,9 +103,16 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=32)
     parser.add_argument("--kv-heads", type=int, default=4)
     parser.add_argument("--vocab", type=int, default=32000)
+    parser.add_argument("--threads", type=int, default=0, help="torch and numba threads (0: their defaults)")
     parser.add_argument("--variant", choices=("normal", "own"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        os.environ["NUMBA_NUM_THREADS"] = str(args.threads)  # read by the child at numba's import
     if args.variant:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         child(args)
         return
     load_before = os.getloadavg()
@@ -118,9 +124,12 @@ def main() -> None:
     load_after = os.getloadavg()
     gib = 1 << 30
     n = results["normal"]["parameters"]
+    threads = args.threads or "default"
     print(f"Llama: {args.layers} layers, hidden {args.hidden}, {n / 1e9:.3f} B parameters (float32)")
+    print(f"threads: {threads}")
     print(f"load average before: {load_before[0]:.2f}, after: {load_after[0]:.2f}")
-    print(f"{'variant':8} {'time s':>8} {'peak RSS GiB':>13} {'tensors GiB':>12} {'peak/bytes':>11} {'up_proj std':>12}")
+    head = ("variant", "time s", "peak RSS GiB", "tensors GiB", "peak/bytes", "up_proj std")
+    print(f"{head[0]:8} {head[1]:>8} {head[2]:>13} {head[3]:>12} {head[4]:>11} {head[5]:>12}")
     for variant, r in results.items():
         print(
             f"{variant:8} {r['seconds']:8.2f} {r['peak_kib'] * 1024 / gib:13.3f} {r['bytes'] / gib:12.3f} "
