@@ -60,7 +60,6 @@ ZOO_PLACEMENTS = {
 def zoo_model(name: str) -> nn.Module:
     """The zoo model ``name`` built on meta by ``deferred_init`` (its own init recorded)."""
     from _zoo import ZOO
-
     from kaiming.torch import deferred_init
 
     return deferred_init(lambda: ZOO[name]()[0])
@@ -164,5 +163,15 @@ def _run(rank: int, world_size: int, out: Path) -> None:
         results.update({f"{name}/{k}": v for k, v in _gather(zoo, buffers=True).items()})
         if name == "llama":
             results["llama/tied"] = np.array([zoo.lm_head.weight is zoo.model.embed_tokens.weight])
+
+    # 6. The zoo's Llama under FSDP2 (fully_shard per decoder layer and the root), scheme="own"
+    fsdp_llama = zoo_model("llama")
+    for layer in fsdp_llama.model.layers:  # type: ignore[union-attr]
+        fully_shard(layer, mesh=mesh)
+    fully_shard(fsdp_llama, mesh=mesh)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        init_sharded(fsdp_llama, "own", seed=SEED)
+    results.update({f"fsdp-llama/{k}": v for k, v in _gather(fsdp_llama, buffers=True).items()})
 
     np.savez(out / f"rank{rank}.npz", **results)
