@@ -207,6 +207,12 @@ def test_a_random_op_without_a_counter_replay_raises_naming_the_tensor() -> None
         init_model(model, "own", stream="counter", seed=0)
 
 
+def test_a_prelu_after_a_layer_on_meta_uses_its_initial_slope() -> None:
+    model = deferred_init(lambda: nn.Sequential(nn.Linear(8, 8), nn.PReLU(init=0.5), nn.Linear(8, 2)))
+    plan = init_model(model, stream="counter", seed=0)
+    assert plan["0.weight"].activation == "prelu(0.5)" and float(model[1].weight.detach()) == 0.5
+
+
 def test_own_needs_a_record_and_the_counter_stream() -> None:
     with pytest.raises(InitializationError, match="deferred_init"):
         init_model(nn.Sequential(nn.Linear(2, 2)), "own", stream="counter")
