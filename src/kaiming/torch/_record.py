@@ -207,7 +207,7 @@ class Record:
             for t in outputs:
                 self._sig(t)
             return
-        mutated = mutated_args(func, args, kwargs)
+        mutated = _mutated_args(func, args, kwargs)
         in_storages = {_storage_id(t) for t in inputs if t.is_meta}
         mutated_storages = {_storage_id(t) for t in mutated}
         fresh = {_storage_id(t) for t in outputs if t.is_meta} - in_storages
@@ -325,9 +325,7 @@ def _aliases(args: tuple[Any, ...]) -> bool:
     )
 
 
-def mutated_args(
-    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], meta_only: bool = True
-) -> list[torch.Tensor]:
+def _mutated_args(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[torch.Tensor]:
     """The tensor arguments ``func``'s schema marks as written (``Tensor(a!)``)."""
     out: list[torch.Tensor] = []
     for i, arg in enumerate(func._schema.arguments):
@@ -335,7 +333,7 @@ def mutated_args(
             continue
         value = args[i] if i < len(args) else kwargs.get(arg.name)
         values = value if isinstance(value, (list, tuple)) else [value]
-        out += [v for v in values if isinstance(v, torch.Tensor) and (v.is_meta or not meta_only)]
+        out += [v for v in values if isinstance(v, torch.Tensor) and v.is_meta]
     return out
 
 
@@ -395,6 +393,9 @@ def deferred_init(fn: Callable[..., M], *args: Any, **kwargs: Any) -> M:
 
     The record is only as good as what ``fn`` does: tensors created before ``fn`` runs, or
     attached to the model afterwards, are not in it (``init_model`` then raises naming them).
+    While ``fn`` runs, ``torch.nn.init``'s ``trunc_normal_``, ``orthogonal_``, ``sparse_`` and
+    ``dirac_`` (which skip meta tensors) are patched process-wide and restored on return: do not
+    build other models in other threads meanwhile.
 
     Example:
         >>> from torch import nn
