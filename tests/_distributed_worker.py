@@ -57,6 +57,28 @@ ZOO_PLACEMENTS = {
 }
 
 
+class OwnInits(nn.Module):
+    """torch.nn.init calls the replay serves on a shard (trunc_normal_: one random op; an
+    Embedding's padding row: a view) and one it computes whole (orthogonal_: QR)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.t = nn.Parameter(torch.empty(40, 30))
+        nn.init.trunc_normal_(self.t, std=0.5, a=-1.0, b=1.0)
+        self.o = nn.Parameter(torch.empty(12, 20))
+        nn.init.orthogonal_(self.o)
+        self.e = nn.Embedding(13, 6, padding_idx=5)
+
+
+OWN_PLACEMENTS = {"t": "Shard(1)", "o": "Shard(0)", "e.weight": "Shard(1)"}
+
+
+def own_inits_model() -> nn.Module:
+    from kaiming.torch import deferred_init
+
+    return deferred_init(OwnInits)
+
+
 def zoo_model(name: str) -> nn.Module:
     """The zoo model ``name`` built on meta by ``deferred_init`` (its own init recorded)."""
     from _zoo import ZOO
@@ -148,10 +170,10 @@ def _run(rank: int, world_size: int, out: Path) -> None:
     # 5. The zoo's Llama and BERT under scheme="own": their own init replayed on each shard
     import warnings
 
-    for name, placements_text in ZOO_PLACEMENTS.items():
-        zoo = zoo_model(name)
+    for name, placements_text in [*ZOO_PLACEMENTS.items(), ("inits", OWN_PLACEMENTS)]:
+        zoo = own_inits_model() if name == "inits" else zoo_model(name)
         for param_name, text in placements_text.items():
-            module_name, attr = param_name.rsplit(".", 1)
+            module_name, _, attr = param_name.rpartition(".")
             module = zoo.get_submodule(module_name)
             placement = Replicate() if text == "Replicate()" else Shard(int(text[6]))
             setattr(module, attr, nn.Parameter(distribute_tensor(getattr(module, attr), mesh, [placement])))

@@ -83,7 +83,9 @@ def test_gathered_weights_equal_single_process_bits(
 
 
 @pytest.mark.parametrize("world_size", WORLD_SIZES)
-@pytest.mark.parametrize(("prefix", "name"), [("llama", "llama"), ("bert", "bert"), ("fsdp-llama", "llama")])
+@pytest.mark.parametrize(
+    ("prefix", "name"), [("llama", "llama"), ("bert", "bert"), ("fsdp-llama", "llama"), ("inits", "inits")]
+)
 def test_own_scheme_on_zoo_models_is_bit_identical_at_every_world_size(
     ranks: dict[int, list[dict[str, np.ndarray]]], world_size: int, prefix: str, name: str
 ) -> None:
@@ -92,7 +94,7 @@ def test_own_scheme_on_zoo_models_is_bit_identical_at_every_world_size(
     ``worker.ZOO_PLACEMENTS``, or FSDP2) equals one process."""
     import warnings
 
-    model = worker.zoo_model(name)
+    model = worker.own_inits_model() if name == "inits" else worker.zoo_model(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         init_model(model, "own", seed=worker.SEED, stream="counter")
