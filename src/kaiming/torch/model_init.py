@@ -371,7 +371,10 @@ def init_model(
     registration order and a ``TracingFallbackWarning`` is issued. ``stream="counter"`` draws
     from ``kaiming.stream`` instead: a model on the ``meta`` device is materialized on the CPU
     first, and DTensor/FSDP2 parameters get only their local shard computed
-    (``kaiming.torch.distributed``).
+    (``kaiming.torch.distributed``). ``scheme="own"`` (``stream="counter"``) replays the
+    initialization recorded by ``kaiming.torch.deferred_init``; on the meta path every tensor
+    no rule covers is replayed the same way. Every call ends with an audit: a tensor left
+    unwritten, a non-finite parameter or a NaN buffer raises ``InitializationError``.
 
     Returns:
         ``InitPlan``: one row per parameter (rule, fan, gain, std or bound, activation found);
