@@ -35,6 +35,58 @@ def xavier_model() -> nn.Module:
     return nn.Sequential(nn.Linear(256, 4096))
 
 
+#: Zoo models (tests/_zoo.py) initialized with scheme="own": parameter -> placement. The
+#: Llama's tied embedding is sharded by columns (and re-tied to lm_head); BERT's word embedding
+#: by columns too, so its padding row (zeroed by BERT's own init) crosses every shard.
+ZOO_PLACEMENTS = {
+    "llama": {
+        "model.embed_tokens.weight": "Shard(1)",
+        "model.layers.0.self_attn.q_proj.weight": "Shard(0)",
+        "model.layers.0.self_attn.o_proj.weight": "Shard(1)",
+        "model.layers.1.mlp.down_proj.weight": "Shard(0)",
+        "model.layers.0.input_layernorm.weight": "Shard(0)",
+        "model.norm.weight": "Replicate()",
+    },
+    "bert": {
+        "bert.embeddings.word_embeddings.weight": "Shard(1)",
+        "bert.embeddings.position_embeddings.weight": "Shard(0)",
+        "bert.encoder.layer.0.intermediate.dense.weight": "Shard(0)",
+        "bert.encoder.layer.1.output.dense.weight": "Shard(1)",
+        "bert.encoder.layer.0.attention.output.LayerNorm.bias": "Shard(0)",
+    },
+}
+
+
+class OwnInits(nn.Module):
+    """torch.nn.init calls the replay serves on a shard (trunc_normal_: one random op; an
+    Embedding's padding row: a view) and one it computes whole (orthogonal_: QR)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.t = nn.Parameter(torch.empty(40, 30))
+        nn.init.trunc_normal_(self.t, std=0.5, a=-1.0, b=1.0)
+        self.o = nn.Parameter(torch.empty(12, 20))
+        nn.init.orthogonal_(self.o)
+        self.e = nn.Embedding(13, 6, padding_idx=5)
+
+
+OWN_PLACEMENTS = {"t": "Shard(1)", "o": "Shard(0)", "e.weight": "Shard(1)"}
+
+
+def own_inits_model() -> nn.Module:
+    from kaiming.torch import deferred_init
+
+    return deferred_init(OwnInits)
+
+
+def zoo_model(name: str) -> nn.Module:
+    """The zoo model ``name`` built on meta by ``deferred_init`` (its own init recorded)."""
+    from _zoo import ZOO
+    from kaiming.torch import deferred_init
+
+    return deferred_init(lambda: ZOO[name]()[0])
+
+
 def _rss_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -53,9 +105,9 @@ def worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
-def _gather(model: nn.Module) -> dict[str, np.ndarray]:
+def _gather(model: nn.Module, buffers: bool = False) -> dict[str, np.ndarray]:
     out = {}
-    for name, param in model.named_parameters():
+    for name, param in [*model.named_parameters(), *(model.named_buffers() if buffers else [])]:
         full = param.full_tensor() if hasattr(param, "full_tensor") else param
         out[name] = full.detach().numpy().copy()
     return out
@@ -114,5 +166,34 @@ def _run(rank: int, world_size: int, out: Path) -> None:
     results["memory/peak_delta_kib"] = np.array([_rss_kib("VmHWM") - before])
     results["memory/shard_kib"] = np.array([big.weight.to_local().numel() * 4 // 1024])
     results["memory/local_std"] = np.array([float(big.weight.to_local().detach().std())])
+
+    # 5. The zoo's Llama and BERT under scheme="own": their own init replayed on each shard
+    import warnings
+
+    for name, placements_text in [*ZOO_PLACEMENTS.items(), ("inits", OWN_PLACEMENTS)]:
+        zoo = own_inits_model() if name == "inits" else zoo_model(name)
+        for param_name, text in placements_text.items():
+            module_name, _, attr = param_name.rpartition(".")
+            module = zoo.get_submodule(module_name)
+            placement = Replicate() if text == "Replicate()" else Shard(int(text[6]))
+            setattr(module, attr, nn.Parameter(distribute_tensor(getattr(module, attr), mesh, [placement])))
+        if name == "llama":
+            zoo.lm_head.weight = zoo.model.embed_tokens.weight  # type: ignore[union-attr]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.fx cannot trace HF models
+            init_sharded(zoo, "own", seed=SEED)
+        results.update({f"{name}/{k}": v for k, v in _gather(zoo, buffers=True).items()})
+        if name == "llama":
+            results["llama/tied"] = np.array([zoo.lm_head.weight is zoo.model.embed_tokens.weight])
+
+    # 6. The zoo's Llama under FSDP2 (fully_shard per decoder layer and the root), scheme="own"
+    fsdp_llama = zoo_model("llama")
+    for layer in fsdp_llama.model.layers:  # type: ignore[union-attr]
+        fully_shard(layer, mesh=mesh)
+    fully_shard(fsdp_llama, mesh=mesh)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        init_sharded(fsdp_llama, "own", seed=SEED)
+    results.update({f"fsdp-llama/{k}": v for k, v in _gather(fsdp_llama, buffers=True).items()})
 
     np.savez(out / f"rank{rank}.npz", **results)

@@ -128,3 +128,9 @@ __all__ += [
 ]
 
 __all__ += ["TiedParameterWarning", "calculate_gain"]  # calculate_gain: where torch users look for it
+
+# --- Materialization: the model's own init recorded and replayed; the audit ------
+from ._audit import InitializationError  # noqa: E402
+from ._record import deferred_init  # noqa: E402
+
+__all__ += ["InitializationError", "deferred_init"]

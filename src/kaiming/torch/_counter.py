@@ -9,16 +9,11 @@ std/bound come from the rule, i.e. from the global shape's fans.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import sys
-import warnings
 from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch import nn
 
 from .. import stream
 from .._sampling import sampler_scale
@@ -27,10 +22,35 @@ from ._device_stream import sample_into, uses_device_stream
 from ._dtensor import local_index
 from ._plan import ParamRule
 
-__all__ = ["counter_fill_", "counter_values", "materialize_"]
+__all__ = ["counter_fill_", "counter_values", "draw"]
 
 _NUMPY_DTYPES = {torch.float16: np.float16, torch.float32: np.float32, torch.float64: np.float64}
 Index = tuple[slice, ...] | None
+
+
+def draw(
+    distribution: str,
+    shape: tuple[int, ...],
+    key: stream.StreamKey,
+    *,
+    scale: float = 1.0,
+    index: Index = None,
+    dtype: Any = np.float32,
+    out: NDArray[np.floating[Any]] | None = None,
+) -> NDArray[np.floating[Any]]:
+    """``full[index]`` of the ``shape`` tensor whose flat element ``i`` is ``scale * x_i``, ``x_i``
+    the ``distribution`` value of the counter stream ``key`` (see ``kaiming.stream.sample``).
+
+    The one place where the ``stream="counter"`` paths (a rule's values, a replayed random op)
+    turn (distribution, key, index) into numbers.
+
+    Example:
+        >>> k = stream.key(0, "w")
+        >>> part = draw("normal", (4, 6), k, index=(slice(1, 3),))
+        >>> bool(np.array_equal(part, draw("normal", (4, 6), k)[1:3]))
+        True
+    """
+    return sample_into(distribution, shape, key, scale=scale, index=index, dtype=dtype, out=out)
 
 
 def counter_values(
@@ -65,7 +85,7 @@ def counter_values(
         dist, scale = rule.distribution, sampler_scale(rule.distribution, float(rule.std or 0.0))  # type: ignore[arg-type]
     else:
         raise ValueError(f"rule {rule.name}: distribution {rule.distribution!r} has no counter stream")
-    values = sample_into(dist, rule.shape, key, scale=scale, index=index, dtype=dtype, out=out)
+    values = draw(dist, rule.shape, key, scale=scale, index=index, dtype=dtype, out=out)
     _zero_row(values, rule, index)
     return values
 
@@ -119,54 +139,3 @@ def _is_dtensor(tensor: torch.Tensor) -> bool:
     from torch.distributed.tensor import DTensor
 
     return isinstance(tensor, DTensor)
-
-
-_HUGE_PAGE = 1 << 21
-_MADV_HUGEPAGE = 14
-
-
-def _advise_huge_pages(tensor: torch.Tensor) -> None:
-    """Ask Linux to back a fresh, untouched CPU tensor of >= 4 MiB with transparent huge pages
-    (what NumPy does for its own large arrays): the first writes then fault in 2 MiB pages,
-    not 4 KiB ones, about 4x faster on the benchmark machine. A no-op elsewhere."""
-    nbytes = tensor.untyped_storage().nbytes()
-    if sys.platform != "linux" or tensor.device.type != "cpu" or nbytes < 2 * _HUGE_PAGE:
-        return
-    start = -(-tensor.data_ptr() // _HUGE_PAGE) * _HUGE_PAGE
-    end = (tensor.data_ptr() + nbytes) // _HUGE_PAGE * _HUGE_PAGE
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_HUGEPAGE)
-
-
-def materialize_(model: nn.Module, device: torch.device | str = "cpu") -> bool:
-    """Give a model with parameters on the ``meta`` device real (uninitialized) storage.
-
-    Uses ``model.to_empty(device=...)`` (DTensor/FSDP2 parameters get their local shard only;
-    large CPU parameters are advised to use huge pages), then restores what can be restored:
-    norm layers' running statistics. Returns whether
-    anything was on the meta device; warns about other buffers left uninitialized.
-    """
-    tensors = [*model.parameters(), *model.buffers()]
-    if not any(t.is_meta for t in tensors):
-        return False
-    meta_buffers = [name for name, b in model.named_buffers() if b.is_meta]
-    model.to_empty(device=device)
-    for param in model.parameters():
-        _advise_huge_pages(param.to_local() if _is_dtensor(param) else param)  # type: ignore[attr-defined]
-    restored: set[str] = set()
-    for module_name, module in model.named_modules():
-        reset = getattr(module, "reset_running_stats", None)
-        if callable(reset):
-            reset()
-            restored.update(
-                f"{module_name}.{n}" if module_name else n for n, _ in module.named_buffers(recurse=False)
-            )
-    left = [name for name in meta_buffers if name not in restored]
-    if left:
-        warnings.warn(
-            f"init_model: buffers {left} were on the meta device and are now uninitialized memory; "
-            "set them yourself",
-            stacklevel=3,
-        )
-    return True

@@ -101,8 +101,9 @@ def module_activation(module: nn.Module) -> Activation | None:
         return _known("relu")
     if isinstance(module, nn.LeakyReLU):
         return _known("leaky_relu", float(module.negative_slope))
-    if isinstance(module, nn.PReLU):
-        return _known("prelu", float(module.weight.detach().float().mean()))
+    if isinstance(module, nn.PReLU):  # on meta: the slope it was built with
+        weight = module.weight.detach()
+        return _known("prelu", float(module.init) if weight.is_meta else float(weight.float().mean()))
     if isinstance(module, nn.RReLU):
         return _known("leaky_relu", (module.lower + module.upper) / 2.0)
     simple = {nn.SELU: "selu", nn.GELU: "gelu", nn.SiLU: "silu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}

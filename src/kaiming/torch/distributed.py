@@ -15,7 +15,12 @@ global slice it holds. Hence the guarantees:
   4-way tensor-parallel shard has the same std as on one device;
 - no rank ever holds more than its shard (plus a few MB of work buffers), except for
   ``orthogonal`` weights, which need the whole matrix for QR: every rank computes the full
-  matrix and keeps its slice (same bits, full cost).
+  matrix and keeps its slice (same bits, full cost);
+- a model built by ``kaiming.torch.deferred_init`` has its own initialization recorded: the
+  tensors the scheme does not cover (or all of them, with ``scheme="own"``) are replayed on each
+  shard with the counter stream keyed by their names, so the model's own distributions are
+  sharding-invariant too; ties survive the materialization; the audit at the end raises
+  ``InitializationError`` naming any tensor left unwritten or not finite.
 
 Example (one process per rank, after ``torch.distributed.init_process_group``)::
 
@@ -37,8 +42,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from ._counter import materialize_
 from ._dtensor import local_index
+from ._materialize import materialize_
 from ._plan import InitPlan
 from .model_init import SchemeArg, init_model
 
@@ -56,9 +61,11 @@ def init_sharded(
     """Initialize a (meta-device, sharded) model in place, each rank computing only its shard.
 
     Parameters on the ``meta`` device are first given storage on ``device`` with
-    ``model.to_empty`` (so a DTensor/FSDP2 parameter gets only its local shard); then every
-    rule of ``init_model(model, scheme, stream="counter")`` is applied to the local part of
-    each parameter. ``seed`` must be the same on every rank (it is the only shared input).
+    ``model.to_empty`` (so a DTensor/FSDP2 parameter gets only its local shard; tied tensors are
+    re-tied); then every rule of ``init_model(model, scheme, stream="counter")`` is applied to
+    the local part of each parameter, and every other tensor gets the model's own recorded
+    initialization (``deferred_init``), or ``InitializationError`` is raised naming it.
+    ``seed`` must be the same on every rank (it is the only shared input).
     While the plan is made, FSDP2 modules are shown to ``torch.fx`` as the plain modules they
     wrap, so ``"auto"`` finds the same activations as on the unsharded model. Returns the ``InitPlan`` (global
     shapes, fans and std).

@@ -83,8 +83,9 @@ from .._checks import check_choice
 from .._rules import auto_rule
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
-from ._counter import counter_fill_, materialize_
+from ._counter import counter_fill_
 from ._graph import NORM_MODULES, Activation, analyze_graph
+from ._materialize import initialize_, own_rule
 from ._plan import InitPlan, ParamRule
 from ._tensors import fill_distribution, fill_orthogonal, fill_uniform, make_generator
 from ._tied_rules import aliases_of, tied_rule
@@ -101,7 +102,7 @@ def _family(name: str) -> tuple[str, str, str]:
 
 
 _FAMILIES = {name: _family(name) for name in INITIALIZER_NAMES if name != "orthogonal"}
-SCHEMES: tuple[str, ...] = ("auto", *_FAMILIES, "orthogonal", "torch_default")
+SCHEMES: tuple[str, ...] = ("auto", *_FAMILIES, "orthogonal", "torch_default", "own")
 """The scheme names ``init_model`` accepts."""
 
 STREAMS: tuple[str, ...] = ("torch", "counter")
@@ -262,6 +263,8 @@ def _rule_for(
     zero_norm: bool,
 ) -> ParamRule:
     shape = tuple(param.shape)
+    if scheme == "own":
+        return own_rule(name, module, shape)
     if _is_dense(module) and attr == "weight":
         return _weight_rule(name, module, shape, scheme, activation)
     if _is_dense(module) and attr == "bias":
@@ -398,7 +401,10 @@ def init_model(
     is issued when the uses imply different rules. ``stream="counter"`` draws
     from ``kaiming.stream`` instead: a model on the ``meta`` device is materialized on the CPU
     first, and DTensor/FSDP2 parameters get only their local shard computed
-    (``kaiming.torch.distributed``).
+    (``kaiming.torch.distributed``). ``scheme="own"`` (``stream="counter"``) replays the
+    initialization recorded by ``kaiming.torch.deferred_init``; on the meta path every tensor
+    no rule covers is replayed the same way. Every call ends with an audit: a tensor left
+    unwritten, a non-finite parameter or a NaN buffer raises ``InitializationError``.
 
     Returns:
         ``InitPlan``: one row per parameter (rule, fan, gain, std or bound, activation found);
@@ -459,10 +465,7 @@ def init_model(
             rule = tied_rule(rule, [rule_of(other) for other in aliases[name]])
         rows.append(rule)
     if not dry_run:
-        if stream == "counter" and materialize_(model):
-            params = dict(model.named_parameters())  # to_empty made new Parameter objects
-        for rule in rows:
-            apply_rule(params[rule.name], rule, seed=base_seed, stream=stream)
+        initialize_(model, rows, seed=base_seed, stream=stream, apply=apply_rule)
     label: Any = (
         scheme if isinstance(scheme, str) else {str(getattr(k, "__name__", k)): v for k, v in mapping.items()}
     )
