@@ -3,7 +3,7 @@
 The primary way is ``kaiming.torch._tracer``: one run of the real forward on meta tensors,
 following data flow (it needs example inputs). This module holds what it shares with it —
 which modules and functions are activations (``Activation``, ``module_activation``) and which
-modules are transparent — and the two fallbacks that ``analyze_graph`` uses when the forward
+modules are transparent — and the two fallbacks that ``_activation_search.analyze_graph`` uses when the forward
 cannot run:
 
 1. ``torch.fx.symbolic_trace`` (the graph: module calls *and* functional calls such as
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,7 @@ from torch import fx, nn
 from .._gauss import gaussian_expectation
 from ..gains import calculate_gain
 
-__all__ = ["Activation", "GraphInfo", "TracingFallbackWarning", "analyze_graph", "trace"]
+__all__ = ["Activation", "GraphInfo", "TracingFallbackWarning", "trace"]
 
 
 class TracingFallbackWarning(UserWarning):
@@ -362,55 +362,6 @@ class GraphInfo:
     reason: str | None
     method: str = "torch.fx"
     gated: dict[str, str] = field(default_factory=dict)
-
-
-def analyze_graph(model: nn.Module, layers: Iterable[str], example_inputs: object = None) -> GraphInfo:
-    """Activation after each of the named ``layers`` and the residual-branch norms of ``model``.
-
-    With ``example_inputs`` the real forward runs once on meta tensors
-    (``kaiming.torch._tracer.trace_flow``); without them, or when that run fails, ``torch.fx``
-    traces the model; when fx fails too, activations come from module registration order
-    (``traced=False``; ``reason`` gives every failure).
-    """
-    from ._tracer import FlowError, trace_flow  # the tracer imports this module's rules
-
-    names = list(layers)
-    reasons = []
-    if example_inputs is not None:
-        modules = dict(model.named_modules())
-        by_module: dict[nn.Module, str] = {}
-        for name in names:
-            by_module.setdefault(modules[name], name)
-        try:
-            flow = trace_flow(model, by_module, example_inputs)
-        except FlowError as exc:
-            reasons.append(f"the forward did not run on meta tensors ({exc})")
-        else:
-            found: dict[str, Activation | None] = {n: None for n in names}
-            for module, name in by_module.items():
-                for other in names:
-                    if modules[other] is module:
-                        found[other] = flow.activations.get(name)
-            gated = {str(k): v for k, v in flow.gated.items() if found.get(str(k)) is None}
-            return GraphInfo(found, tuple(flow.residual_norms), True, None, "forward", gated)
-    else:
-        reasons.append("no example_inputs were given to run the forward on meta tensors")
-    graph_module, reason = trace(model)
-    reasons.append(f"torch.fx could not trace it ({reason})")
-    if graph_module is None:
-        return GraphInfo(
-            module_order_activations(model, names), (), False, "; ".join(reasons), "module order"
-        )
-    activations: dict[str, Activation | None] = {}
-    for node in graph_module.graph.nodes:
-        if node.op == "call_module" and node.target in names:
-            consumer = consumer_activation(node, graph_module)
-            if activations.get(str(node.target)) is None:
-                activations[str(node.target)] = None if consumer is None else consumer[1]
-    for name in names:
-        activations.setdefault(name, None)
-    fx_reason = None if example_inputs is None else reasons[0]
-    return GraphInfo(activations, residual_norms(graph_module), True, fx_reason, "torch.fx")
 
 
 def module_order_activations(model: nn.Module, names: list[str]) -> dict[str, Activation | None]:

@@ -83,8 +83,9 @@ from .._checks import check_choice
 from .._rules import auto_rule
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
+from ._activation_search import analyze_graph
 from ._counter import counter_fill_
-from ._graph import NORM_MODULES, Activation, analyze_graph
+from ._graph import NORM_MODULES, Activation
 from ._materialize import initialize_, own_rule
 from ._plan import InitPlan, ParamRule
 from ._tensors import fill_distribution, fill_orthogonal, fill_uniform, make_generator
