@@ -3,8 +3,8 @@
 The primary way is ``kaiming.torch._tracer``: one run of the real forward on meta tensors,
 following data flow (it needs example inputs). This module holds what it shares with it —
 which modules and functions are activations (``Activation``, ``module_activation``) and which
-modules are transparent — and the two fallbacks that ``_activation_search.analyze_graph`` uses when the forward
-cannot run:
+modules are transparent — and the two fallbacks that ``_activation_search.analyze_graph`` uses
+when the forward cannot run:
 
 1. ``torch.fx.symbolic_trace`` (the graph: module calls *and* functional calls such as
    ``F.relu``, ``torch.tanh`` or ``x.relu()``). From each layer's call the graph is followed
