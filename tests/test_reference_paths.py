@@ -167,3 +167,17 @@ def test_stream_samplers_match_their_documented_parameters(
         values = sampler((400, 500), stream.key(5, "s"), dtype=dtype, **kwargs)
         assert values.dtype == dtype
         check_distribution(values, distribution, std)
+
+
+@pytest.mark.parametrize("fan_in", [10, 25, 33, 34, 39, 40, 42])
+@pytest.mark.parametrize(("scheme", "family"), [("he_normal", "he"), ("xavier_normal", "xavier")])
+def test_init_model_float64_std_is_the_numpy_familys_float(fan_in: int, scheme: str, family: str) -> None:
+    """One expression for the std on every path: for these fans ``gain / sqrt(fan)`` and
+    ``sqrt(gain**2 / fan)`` differ in the last bit, so float64 weights from ``init_model`` equal
+    the NumPy family's only if both use the same one (``kaiming._sampling.variance_std``)."""
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(fan_in, 3, dtype=torch.float64))
+    kt.init_model(model, {"0": scheme}, seed=0, stream="counter")
+    key = stream.key(0, "0.weight")
+    expected = numpy_named(family, "normal")((3, fan_in), layout="torch", key=key, dtype=np.float64)
+    assert model[0].weight.detach().numpy().tobytes() == expected.tobytes()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-__all__ = ["TRUNCATED_NORMAL_STD", "TRUNCATION", "sampler_scale"]
+__all__ = ["TRUNCATED_NORMAL_STD", "TRUNCATION", "fan_for_mode", "sampler_scale", "variance_std"]
 
 TRUNCATION = 2.0
 """Truncated normals are cut at ``±TRUNCATION`` standard deviations of the underlying normal."""
@@ -24,6 +24,34 @@ def _truncated_std(bound: float) -> float:
 
 TRUNCATED_NORMAL_STD = _truncated_std(TRUNCATION)
 """Std of N(0, 1) truncated to [-2, 2] (about 0.8796); truncated draws are divided by it."""
+
+
+def fan_for_mode(mode: str, fan_in: float, fan_out: float) -> float:
+    """The fan a variance-scaling ``mode`` divides by: ``fan_in``, ``fan_out`` or their mean.
+
+    Example:
+        >>> fan_for_mode("fan_avg", 100, 300)
+        200.0
+    """
+    if mode == "fan_in":
+        return fan_in
+    if mode == "fan_out":
+        return fan_out
+    if mode == "fan_avg":
+        return (fan_in + fan_out) / 2.0
+    raise ValueError(f"mode must be one of fan_in, fan_out, fan_avg, got {mode!r}")
+
+
+def variance_std(scale: float, fan: float) -> float:
+    """The standard deviation of variance scaling, ``sqrt(scale / fan)``; a gain ``g`` enters as
+    ``scale = g**2``. Every path (NumPy, keyed, torch tensors, ``init_model`` in torch and Keras)
+    computes the std with this one expression, so the float is the same everywhere.
+
+    Example:
+        >>> variance_std(2.0, 512) == 1 / 16
+        True
+    """
+    return math.sqrt(scale / fan)
 
 
 def sampler_scale(distribution: Literal["normal", "truncated_normal", "uniform"], std: float) -> float:

@@ -16,7 +16,6 @@ computing nothing else; fans always come from the full ``shape``.
 
 from __future__ import annotations
 
-import math
 from typing import Literal, Protocol
 
 import numpy as np
@@ -31,7 +30,7 @@ from ._checks import (
     check_size_fits,
 )
 from ._random import SeedLike, resolve_rng
-from ._sampling import TRUNCATED_NORMAL_STD, TRUNCATION, sampler_scale
+from ._sampling import TRUNCATED_NORMAL_STD, TRUNCATION, fan_for_mode, sampler_scale, variance_std
 from .fans import LAYOUTS, AxisLike, Layout, fans_by_axis, fans_of
 from .gains import calculate_gain
 from .stream import IndexLike, StreamKey, check_keyed, sample
@@ -176,8 +175,7 @@ def _std_for(
         fan_in, fan_out = check_shape(fans, name="fans", min_rank=2)[:2]
         if len(fans) != 2:
             raise ValueError(f"fans must be a pair (fan_in, fan_out), got {fans!r}")
-    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
-    return math.sqrt(scale / fan)
+    return variance_std(scale, fan_for_mode(mode, fan_in, fan_out))
 
 
 def _prepare(

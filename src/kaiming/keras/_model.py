@@ -39,6 +39,7 @@ import numpy as np
 from .._checks import check_choice
 from .._plan import InitPlan, ParamRule
 from .._rules import auto_rule, rule_values, to_jax_layout
+from .._sampling import fan_for_mode, variance_std
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._graph import DENSE_LAYERS, Activation, all_layers, find_activations
@@ -84,8 +85,8 @@ def _kernel_rule(
     else:
         rule, mode, distribution, gain = _family(scheme, act)
     fan_in, fan_out = fans_of(shape, "jax")
-    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
-    std = gain / math.sqrt(fan)
+    fan = fan_for_mode(mode, fan_in, fan_out)
+    std = variance_std(gain**2, fan)
     return replace(
         base, rule=rule, distribution=distribution, fan_mode=mode, fan=fan, gain=gain, std=std,
         bound=math.sqrt(3.0) * std if distribution == "uniform" else None,

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from .._activations import ACTIVATIONS
 from .._checks import check_choice, check_nonnegative, check_real
+from .._sampling import fan_for_mode
 from ..gains import calculate_gain
 from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, variance_scaling
 from ..registry import INITIALIZER_NAMES
@@ -62,8 +63,7 @@ class InitSpec:
             # Orthonormal columns (fan_in >= fan_out) have unit norm over fan_in entries, and
             # orthonormal rows over fan_out entries: variance 1 / max(fan_in, fan_out).
             return gain2 / max(fan_in, fan_out)
-        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
-        return gain2 / fan[self.mode]  # type: ignore[index]
+        return gain2 / fan_for_mode(str(self.mode), fan_in, fan_out)
 
     def draw(
         self, fan_in: int, fan_out: int, rng: np.random.Generator, dtype: np.dtype[np.floating]

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from .. import structured as _st
 from .._checks import check_choice, check_fraction, check_nonnegative, check_positive_int, check_real
-from .._sampling import TRUNCATION, sampler_scale
+from .._sampling import TRUNCATION, fan_for_mode, sampler_scale, variance_std
 from ..fans import fans_of
 from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, _gain_for
 from ._truncated import truncated_normal
@@ -259,7 +259,7 @@ def _fans(tensor: torch.Tensor) -> tuple[int, int]:
 
 def _fan(tensor: torch.Tensor, mode: str) -> float:
     fan_in, fan_out = _fans(tensor)
-    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+    return fan_for_mode(mode, fan_in, fan_out)
 
 
 def variance_scaling_(
@@ -291,7 +291,7 @@ def variance_scaling_(
     gen = make_generator(tensor.device, generator=generator, seed=seed)
     if _empty(tensor):
         return tensor
-    return fill_distribution(tensor, distribution, math.sqrt(scale / _fan(tensor, mode)), gen)
+    return fill_distribution(tensor, distribution, variance_std(scale, _fan(tensor, mode)), gen)
 
 
 class KaimingInitializer(Protocol):

@@ -81,6 +81,7 @@ from torch import nn
 
 from .._checks import check_choice
 from .._rules import auto_rule
+from .._sampling import fan_for_mode, variance_std
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._activation_search import analyze_graph
@@ -235,8 +236,8 @@ def _weight_rule(
         rule, mode, distribution = _FAMILIES[scheme]
         gain = _he_gain(activation) if rule.startswith("he") else 1.0
     fan_in, fan_out = _layer_fans(module, shape)
-    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
-    std = gain / math.sqrt(fan)
+    fan = fan_for_mode(mode, fan_in, fan_out)
+    std = variance_std(gain**2, fan)
     return replace(
         base, rule=rule, distribution=distribution, fan_mode=mode, fan=fan, gain=gain, std=std,
         bound=math.sqrt(3.0) * std if distribution == "uniform" else None,
