@@ -51,6 +51,7 @@ from .._json import jsonable
 from .._random import resolve_rng
 from . import _stats as st
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
+from ._limits import check_network_size, check_sizes
 from ._records import LayerStats
 from ._table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
 from .theory import BN_EPS, _propagate, layer_fans, resolve_network
@@ -146,6 +147,7 @@ def probe(
         ValueError / TypeError: an unknown name, a non-positive size, a ``histogram_layer`` outside
             ``1..depth``, an option the init does not use (``std`` without ``random``), ...
     """
+    check_sizes(depth, batch)
     net = resolve_network(
         init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
     )
@@ -171,6 +173,7 @@ def probe(
         if histogram_layer > depth:
             raise ValueError(f"histogram_layer must be in 1..depth={depth}, got {histogram_layer}")
     rng = resolve_rng(seed)
+    check_network_size(widths, batch, np.dtype(dtype_name).itemsize, backward)
     config: dict[str, Any] = {
         "init": spec.name,
         "activation": act,

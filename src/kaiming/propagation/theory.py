@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 from .._activations import get_activation
 from .._checks import check_nonnegative, check_positive_int
 from ._inits import InitSpec, resolve_activation, resolve_init
+from ._limits import check_sizes
 
 __all__ = [
     "BN_EPS",
@@ -203,6 +204,7 @@ def mean_field(
         >>> f'{mean_field("random", "relu", depth=10, width=512)[-1].post_std:.3g}'  # x 0.16 per layer
         '9.08e-09'
     """
+    check_sizes(depth, batch)
     net = resolve_network(
         init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
     )
