@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,18 @@ from typing import Any
 
 SUMMARY = "run the experiments on real data: convergence, depth stability"
 """One line for ``kaiming --help``."""
+
+EXAMPLES = """examples:
+  kaiming experiment convergence --quick --out results
+  kaiming experiment convergence --depth 30 --seeds 5 --inits he_normal,xavier_normal
+  kaiming experiment depth --quick --no-plot
+  kaiming experiment depth --depth 100 --activations relu,tanh --methods probe,theory
+
+needs the experiments extra (torch, scikit-learn, matplotlib): pip install 'kaiming[experiments]'
+"""
+"""The examples ``kaiming experiment --help`` prints."""
+
+_EXTRA_MODULES = ("torch", "sklearn", "matplotlib")
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -93,12 +106,33 @@ def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the study named by ``args.study``; return the exit code (2 on bad input)."""
     try:
+        _check_out(Path(args.out))
         if args.study == "convergence":
             return _run_convergence(args)
         return _run_depth(args)
     except (ValueError, TypeError) as exc:
         print(f"kaiming experiment {args.study}: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _EXTRA_MODULES:
+            raise
+        print(
+            f"kaiming experiment: needs torch, scikit-learn and matplotlib ({exc.name} is missing); "
+            "install them with: pip install 'kaiming[experiments]'",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _check_out(out: Path) -> None:
+    """Refuse, before the run, an ``--out`` folder that cannot be created or written."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file, not a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {str(out)!r}: permission denied")
 
 
 def _run_convergence(args: argparse.Namespace) -> int:
@@ -161,7 +195,12 @@ def _write(out: Path, stem: str, payload: dict[str, Any], markdown: str) -> None
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``kaiming experiment`` standalone: ``python -m kaiming.experiments.cli convergence``."""
-    parser = argparse.ArgumentParser(prog="kaiming experiment", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="kaiming experiment",
+        description=__doc__.split("\n\n")[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))
 
