@@ -90,7 +90,7 @@ def check_shape(value: object, name: str = "shape", min_rank: int = 0) -> tuple[
         raise ValueError(f"{name} must have at most 64 dimensions (NumPy's limit), got {len(shape)}")
     if math.prod(shape) > MAX_ELEMENTS:
         raise ValueError(
-            f"{name}={shape} has {math.prod(shape):.3g} elements; at most 2**63 - 1 are allowed "
+            f"{name}={_short(shape)} has more than 2**63 - 1 elements, the most allowed "
             "(flat indices are 64-bit)"
         )
     return shape
@@ -137,8 +137,9 @@ def check_memory(peak_bytes: float, what: str) -> None:
         return
     available = available_memory_bytes()
     if peak_bytes > available:
+        need = f"{peak_bytes / 2**30:.3g}" if peak_bytes < 2**1000 else "more than 1e300"
         raise ValueError(
-            f"{what} needs about {peak_bytes / 2**30:.3g} GiB of memory at its peak, more than the "
+            f"{what} needs about {need} GiB of memory at its peak, more than the "
             f"{available / 2**30:.3g} GiB available now"
         )
 
@@ -184,9 +185,13 @@ def check_at_most(name: str, value: int, limit: int, why: str) -> int:
 
 
 def check_squarable(name: str, value: float) -> float:
-    """Return a finite ``value`` whose square is finite in float64 (``|value| < 1.34e154``)."""
-    if abs(value) >= _SQRT_MAX:
-        raise ValueError(f"{name} must be below 1.34e154 (its square must be a finite float64), got {value}")
+    """Return a finite ``value`` whose square is a finite float64 and, unless ``value`` is 0,
+    not 0 (``1.5e-154 < |value| < 1.34e154``)."""
+    if abs(value) >= _SQRT_MAX or 0 < abs(value) <= 1 / _SQRT_MAX:
+        raise ValueError(
+            f"{name} must be 0 or between 1.5e-154 and 1.34e154 in magnitude (its square must be a "
+            f"finite, nonzero float64), got {value}"
+        )
     return value
 
 

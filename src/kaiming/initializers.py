@@ -522,6 +522,7 @@ def he_init(fan_in: int, fan_out: int, seed: int = 42) -> NDArray[np.float64]:
     """
     fan_in = check_positive_int("fan_in", fan_in)
     fan_out = check_positive_int("fan_out", fan_out)
+    check_shape((fan_in, fan_out), "(fan_in, fan_out)")
     check_size_fits((fan_in, fan_out), np.dtype(np.float64), "(fan_in, fan_out)", bytes_per_element=16)
     gen = resolve_rng(seed)
     weights: NDArray[np.float64] = gen.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)

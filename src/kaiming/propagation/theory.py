@@ -143,7 +143,13 @@ def gaussian_moments(
     """
     name, param = resolve_activation(activation, activation_param)
     q = check_nonnegative("variance", variance)
-    return _closed_form(name, q, param) or _numeric_moments(name, q, param)
+    moments = _closed_form(name, q, param) or _numeric_moments(name, q, param)
+    if not all(math.isfinite(value) for value in vars(moments).values()):
+        raise ValueError(
+            f"variance={q:g} with activation_param={param:g} makes the moments of {name!r} overflow "
+            "float64; use a smaller variance or activation_param"
+        )
+    return moments
 
 
 @dataclass(frozen=True)

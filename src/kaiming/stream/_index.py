@@ -115,10 +115,13 @@ def plan(shape: tuple[int, ...], index: object) -> Selection:
     return Selection(out_shape, starts, run)
 
 
-def check_index(shape: tuple[int, ...], index: object) -> None:
-    """Validate ``index`` for a tensor of ``shape`` as ``plan`` does, allocating nothing."""
-    for a, (e, d) in enumerate(zip(_entries(len(shape), index), shape, strict=True)):
-        _axis(e, d, a, index)
+def check_index(shape: tuple[int, ...], index: object) -> tuple[int, ...]:
+    """Validate ``index`` for a tensor of ``shape`` as ``plan`` does, allocating nothing; return
+    the shape of ``full[index]``."""
+    axes = [
+        _axis(e, d, a, index) for a, (e, d) in enumerate(zip(_entries(len(shape), index), shape, strict=True))
+    ]
+    return tuple(count for _, _, count, kept in axes if kept)
 
 
 def select(full: NDArray[np.floating], index: object) -> NDArray[np.floating]:

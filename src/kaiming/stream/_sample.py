@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 from types import ModuleType
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from .._checks import (
     overflow_possible,
 )
 from . import _numpy_path
-from ._index import IndexLike, plan
+from ._index import IndexLike, check_index, plan
 from ._keys import StreamKey
 
 __all__ = ["BACKENDS", "STREAM_DISTRIBUTIONS", "Backend", "check_keyed", "fast_path_available", "sample"]
@@ -33,6 +34,9 @@ BACKENDS: tuple[Backend, ...] = ("auto", "numpy", "numba")
 AUTO_NUMBA_MIN = 1 << 18
 """With ``backend="auto"``, draws of at least this many values use numba when it is installed
 (smaller ones are not worth the one-off compilation). The bits are the same either way."""
+
+_GROUP_BYTES = 96
+"""Bytes of temporaries per value of a group on the NumPy path (Philox words, indices, values)."""
 
 _fast: list[ModuleType | None] = []
 
@@ -118,12 +122,18 @@ def sample(
     out_dtype = check_dtype(dtype)
     scale = check_nonnegative("scale", scale)
     backend = check_choice("backend", backend, BACKENDS)
-    selection = plan(dims, index)
     work = np.dtype(np.float64) if out_dtype == np.float64 else np.dtype(np.float32)
-    # peak: the work array, the cast result when the dtype differs, the run table (starts)
+    # peak: the work array, the cast result when the dtype differs, and the run table (three
+    # int64 per run): the values are checked before the table is built, then the whole
     cast = 0 if out_dtype == work or out is not None else out_dtype.itemsize
+    # plus the NumPy path's temporaries for one group of values (measured: about 64 bytes each)
+    name = "shape" if index is None else "index"
+    part = check_index(dims, index)
+    group = _GROUP_BYTES * min(math.prod(part), _numpy_path.GROUP) / max(math.prod(part), 1)
+    check_size_fits(part, out_dtype, name, work.itemsize + cast + group)
+    selection = plan(dims, index)
     check_size_fits(
-        selection.shape, out_dtype, "selection", work.itemsize + cast + 24 / max(selection.run, 1)
+        selection.shape, out_dtype, name, work.itemsize + cast + group + 24 / max(selection.run, 1)
     )
     check_representable(
         "scale", scale, out_dtype, scale * (2.0 if distribution == "truncated_normal" else 1.0)
