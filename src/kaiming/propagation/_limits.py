@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .._checks import check_at_most, check_memory, check_positive_int
+from .._checks import check_at_most, check_memory, check_positive_int, check_real, check_squarable
 
 __all__ = [
     "ACTIVATION_BUFFERS",
@@ -41,10 +41,15 @@ ACTIVATION_BUFFERS = 8
 the derivative, the gradients and a matmul result), rounded up."""
 
 
-def check_sizes(depth: object, batch: object) -> None:
-    """Refuse a non-positive or too large ``depth``/``batch``, before anything is built."""
+def check_sizes(depth: object, batch: object, **squared: object) -> None:
+    """Refuse a non-positive or too large ``depth``/``batch``, before anything is built, and a
+    number in ``squared`` (e.g. ``gain``, ``std``: the theory uses their squares) whose square
+    is not a finite float64."""
     check_at_most("depth", check_positive_int("depth", depth), MAX_DEPTH, "the deepest network simulated")
     check_at_most("batch", check_positive_int("batch", batch), MAX_BATCH, "the largest batch simulated")
+    for name, value in squared.items():
+        if value is not None:
+            check_squarable(name, check_real(name, value))
 
 
 def check_network_size(widths: Sequence[int], batch: int, itemsize: int, backward: bool) -> None:

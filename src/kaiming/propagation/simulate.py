@@ -147,7 +147,7 @@ def probe(
         ValueError / TypeError: an unknown name, a non-positive size, a ``histogram_layer`` outside
             ``1..depth``, an option the init does not use (``std`` without ``random``), ...
     """
-    check_sizes(depth, batch)
+    check_sizes(depth, batch, gain=gain, std=std, bias_std=bias_std)
     net = resolve_network(
         init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
     )

@@ -210,7 +210,7 @@ def mean_field(
         >>> f'{mean_field("random", "relu", depth=10, width=512)[-1].post_std:.3g}'  # x 0.16 per layer
         '9.08e-09'
     """
-    check_sizes(depth, batch)
+    check_sizes(depth, batch, gain=gain, std=std, bias_std=bias_std)
     net = resolve_network(
         init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
     )
