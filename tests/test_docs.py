@@ -115,6 +115,17 @@ def test_markers_give_a_reason() -> None:
                 )
 
 
+WHO = re.compile(r"\b(agents?|the lead|lead's|helper's|the helper|this session)\b", re.IGNORECASE)
+
+
+def test_docs_speak_of_the_project_only() -> None:
+    # the docs describe the code, its commands, measurements and machine, never who made them
+    for page in PAGES:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            found = WHO.search(line)
+            assert not found, f"{page.relative_to(ROOT)}:{number}: {found.group(0)!r} in {line.strip()!r}"
+
+
 def test_the_harness_finds_blocks_and_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(RUNNABLE) >= 10
     monkeypatch.setitem(globals(), "ROOT", tmp_path)
