@@ -180,7 +180,7 @@ def _short(value: object) -> str:
 def check_at_most(name: str, value: int, limit: int, why: str) -> int:
     """Return ``value`` if it is at most ``limit``, else raise saying ``why`` the bound exists."""
     if value > limit:
-        raise ValueError(f"{name} must be at most {limit} ({why}), got {value}")
+        raise ValueError(f"{name} must be at most {limit} ({why}), got {_short(value)}")
     return value
 
 

@@ -1,7 +1,7 @@
 """Bounds on the networks ``probe`` and ``mean_field`` accept, checked before any work (internal).
 
 - ``depth <= MAX_DEPTH`` and ``batch <= MAX_BATCH``, checked before the per-layer list of widths
-  is even built;
+  is even built, and every width ``<= MAX_WIDTH``;
 - the probe's peak working set, estimated from the layer sizes, must fit in the memory available
   now (``kaiming._checks.available_memory_bytes``, overridable with ``KAIMING_MEMORY_BYTES``):
 
@@ -22,13 +22,18 @@ __all__ = [
     "ACTIVATION_BUFFERS",
     "MAX_BATCH",
     "MAX_DEPTH",
+    "MAX_WIDTH",
     "WEIGHT_DRAW_BYTES",
     "check_network_size",
     "check_sizes",
+    "check_widths",
 ]
 
 MAX_DEPTH = 10_000
 """The deepest network simulated or predicted (the figures of interest appear far earlier)."""
+
+MAX_WIDTH = 1 << 31
+"""The widest layer (the theory turns widths into floats; no layer is wider in practice)."""
 
 MAX_BATCH = 1 << 20
 """The largest batch simulated (statistics over more inputs do not change)."""
@@ -50,6 +55,14 @@ def check_sizes(depth: object, batch: object, **squared: object) -> None:
     for name, value in squared.items():
         if value is not None:
             check_squarable(name, check_real(name, value))
+
+
+def check_widths(widths: Sequence[int]) -> None:
+    """Refuse a layer wider than ``MAX_WIDTH``."""
+    for i, width in enumerate(widths):
+        check_at_most(
+            f"width[{i}]" if len(set(widths)) > 1 else "width", width, MAX_WIDTH, "the widest layer"
+        )
 
 
 def check_network_size(widths: Sequence[int], batch: int, itemsize: int, backward: bool) -> None:

@@ -51,7 +51,7 @@ from .._json import jsonable
 from .._random import resolve_rng
 from . import _stats as st
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
-from ._limits import check_network_size, check_sizes
+from ._limits import check_network_size, check_sizes, check_widths
 from ._records import LayerStats
 from ._table import DYING_UNITS, EXPLODING_STD, VANISHING_STD, format_table, health_of, summarize
 from .theory import BN_EPS, _propagate, layer_fans, resolve_network
@@ -160,6 +160,7 @@ def probe(
         net.bias_std,
     )
     depth = len(widths)
+    check_widths(widths)
     input_dist = check_choice("input_dist", input_dist, INPUT_DISTS)
     dtype_name = check_choice(
         "dtype", np.dtype(dtype).name if _is_dtype(dtype) else dtype, ("float32", "float64")

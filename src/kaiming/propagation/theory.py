@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 from .._activations import get_activation
 from .._checks import check_nonnegative, check_positive_int
 from ._inits import InitSpec, resolve_activation, resolve_init
-from ._limits import check_sizes
+from ._limits import check_sizes, check_widths
 
 __all__ = [
     "BN_EPS",
@@ -214,6 +214,7 @@ def mean_field(
     net = resolve_network(
         init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
     )
+    check_widths(net.widths)
     return _propagate(net)
 
 
