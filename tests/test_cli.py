@@ -277,12 +277,15 @@ def test_sigint_during_a_long_probe(tmp_path: Path) -> None:
     import time
 
     env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}
-    argv = [sys.executable, "-m", "kaiming", "probe", "--depth", "10000", "--width", "256",
-            "--plot", str(tmp_path / "p.png")]  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(3.0)  # past the imports (about 0.5 s), inside the simulation (over 10 s)
+    argv = ["probe", "--depth", "10000", "--width", "256", "--plot", str(tmp_path / "p.png")]
+    code = f"import sys, kaiming.cli as c; print('ready', flush=True); sys.exit(c.main({argv!r}))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"  # imports done
+    time.sleep(1.0)  # inside the simulation (it runs for over 10 s)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err == "kaiming probe: interrupted\n" and out == ""
     assert list(tmp_path.iterdir()) == []

@@ -327,6 +327,23 @@ def test_philox(counter: Any, key: Any, rounds: Any) -> None:
 
 
 @FUZZ
+@given(keys, st.one_of(st.none(), indices), seeds, st.sampled_from([None, np.random.default_rng(0), 3]))
+def test_check_keyed(key: Any, index: Any, seed: Any, rng: Any) -> None:
+    keyed = outcome(stream.check_keyed, key, index, seed, rng)
+    assert keyed in (None, True, False)
+
+
+@FUZZ
+@given(
+    hostile_or(st.integers(0, 2**32 - 1), [-1, 2**32, 1.5, True]),
+    hostile_or(st.integers(0, 2**32 - 1), [None, "1"]),
+)
+def test_stream_key_words(k0: Any, k1: Any) -> None:
+    k = outcome(stream.StreamKey, k0, k1)
+    assert k is None or k.words == (np.uint64(k0), np.uint64(k1))
+
+
+@FUZZ
 @given(small_shapes, indices)
 def test_select(shape: tuple[int, ...], index: Any) -> None:
     full = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)

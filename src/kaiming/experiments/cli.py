@@ -187,10 +187,21 @@ def _run_depth(args: argparse.Namespace) -> int:
 
 
 def _write(out: Path, stem: str, payload: dict[str, Any], markdown: str) -> None:
+    """Write the report files atomically: each to a temporary name, then renamed (``os.replace``),
+    so an interrupted run leaves no half-written report."""
     from ._report import write_json, write_text
 
-    write_json(out / f"{stem}.json", payload)
-    write_text(out / f"{stem}.md", markdown)
+    for target, content in ((out / f"{stem}.json", payload), (out / f"{stem}.md", markdown)):
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            if isinstance(content, str):
+                write_text(partial, content)
+            else:
+                write_json(partial, content)
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
 
 def main(argv: list[str] | None = None) -> int:
