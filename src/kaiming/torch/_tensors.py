@@ -316,6 +316,9 @@ def _fill_checked(
 ) -> torch.Tensor:
     """``fill_distribution``, refusing values beyond the tensor's dtype (errors name ``name``)."""
     scale = sampler_scale(distribution, std)
+    if distribution == "truncated_normal" and scale == 0:  # N(0, 0) cut at 0: all zeros
+        with torch.no_grad():
+            return tensor.zero_()
     if distribution != "normal":
         check_magnitude(tensor, name, value, scale * (1.0 if distribution == "uniform" else TRUNCATION))
     elif may_overflow(tensor, 0.0, scale):
