@@ -669,7 +669,8 @@ def delta_orthogonal_(
     shape = tuple(tensor.shape)
     if tensor.dim() > 5 or shape[1] > shape[0]:
         raise ValueError(
-            "delta_orthogonal_ needs a conv kernel (out, in, *k) with 3 to 5 dims and in <= out, "
+            "delta_orthogonal_ needs a tensor that is a conv kernel (out, in, *k) with 3 to 5 dims "
+            "and in <= out, "
             f"got shape {shape}"
         )
     check_magnitude(tensor, "gain", gain, gain)
