@@ -192,3 +192,168 @@ def test_compare_verdict_judges_the_backward_pass(capsys: pytest.CaptureFixture[
     header, row = out.splitlines()[0], out.splitlines()[2]
     assert "Dead Units %" in header and "Zero Values %" in header and "Dead %" not in header
     assert "healthy" not in row and "gradient explodes by layer" in row
+
+
+# --- hardening: output paths, atomic writes, Ctrl-C, missing extras, hints ------------------------
+
+
+def test_sample_writes_exactly_the_path_given(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "W"  # no .npy suffix: numpy.save would have written W.npy
+    code, out, err = run(capsys, "sample", "he_normal", "8", "4", "--seed", "1", "--out", str(target))
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["W"]
+    assert f"wrote {target} (.npy format, {target.stat().st_size} bytes)" in out
+    np.testing.assert_array_equal(np.load(target), kaiming.he_normal((8, 4), seed=1, dtype=np.float32))
+
+
+@pytest.mark.parametrize("kind", ["root", "folder", "missing-folder", "trailing-slash"])
+def test_sample_refuses_paths_that_are_not_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    path = {"root": "/", "folder": str(folder), "missing-folder": str(tmp_path / "no" / "w.npy"),
+            "trailing-slash": str(tmp_path / "e") + "/"}[kind]  # fmt: skip
+    code, out, err = run(capsys, "sample", "he_normal", "4", "4", "--out", path)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--out" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"] and not any(folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["probe", "--plot", "{missing}/p.png"],
+        ["probe", "--json", "{missing}/p.json"],
+        ["compare", "--inits", "he,xavier", "--plot", "{missing}/c.png"],
+        ["compare", "--inits", "he", "--json", "{folder}"],
+        ["probe", "--plot", "{folder}/p.gif"],
+    ],
+)
+def test_output_paths_are_checked_before_computing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    def no_probe(*args: object, **kwargs: object) -> None:
+        raise AssertionError("probe ran before the output path was checked")
+
+    monkeypatch.setattr(cli, "probe", no_probe)
+    filled = [a.format(missing=tmp_path / "none", folder=tmp_path) for a in argv]
+    code, out, err = run(capsys, *filled, "--depth", "2", "--width", "4")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert ("--plot" in err or "--json" in err) and "Traceback" not in err
+
+
+def test_json_file_is_written_and_table_printed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "run.json"
+    code, out, err = run(
+        capsys, "probe", "--depth", "3", "--width", "8", "--batch", "8", "--json", str(target)
+    )
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("Layer") and f"JSON written to {target}" in out
+    assert len(json.loads(target.read_text())["layers"]) == 3
+
+
+def test_file_errors_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device", str(tmp_path / "w.npy"))
+
+    monkeypatch.setattr(np, "save", disk_full)
+    code, out, err = run(capsys, "sample", "he_normal", "4", "4", "--out", str(tmp_path / "w.npy"))
+    assert code == 2 and out == ""
+    assert err.strip().endswith("No space left on device") and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone too
+
+
+@pytest.mark.parametrize("command", ["sample", "probe"])
+def test_ctrl_c_exits_130_and_leaves_no_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    def interrupted_write(file: object, *args: object, **kwargs: object) -> None:
+        target = file if isinstance(file, str) else file.name  # type: ignore[attr-defined]
+        Path(target).write_bytes(b"half")  # a partial file, then Ctrl-C
+        raise KeyboardInterrupt
+
+    if command == "sample":
+        monkeypatch.setattr(np, "save", interrupted_write)
+        argv = ["sample", "he_normal", "4", "4", "--out", str(tmp_path / "w.npy")]
+    else:
+        import kaiming.propagation.plots as plots
+
+        monkeypatch.setattr(plots, "plot_results", lambda r, labels, path, t: interrupted_write(path))
+        argv = ["probe", "--depth", "2", "--width", "4", "--plot", str(tmp_path / "p.png")]
+    code, _, err = run(capsys, *argv)
+    assert code == 130 and err == f"kaiming {command}: interrupted\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigint_during_a_long_probe(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}
+    argv = ["probe", "--depth", "10000", "--width", "256", "--plot", str(tmp_path / "p.png")]
+    code = f"import sys, kaiming.cli as c; print('ready', flush=True); sys.exit(c.main({argv!r}))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"  # imports done
+    time.sleep(1.0)  # inside the simulation (it runs for over 10 s)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err == "kaiming probe: interrupted\n" and out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_experiment_without_extras_is_one_line(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['sklearn'] = None\n"
+        "from kaiming.cli import main\n"
+        f"sys.exit(main(['experiment', 'convergence', '--quick', '--out', {str(tmp_path)!r}]))"
+    )
+    env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "pip install 'kaiming[experiments]'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        (["probe", "--act", "leaky_relu", "--act-param", "-0.2"], "--act-param"),
+        (["probe", "--act", "elu", "--act-param", "-1"], "--act-param"),
+        (["compare", "--act", "softplus", "--act-param", "0"], "--act-param"),
+        (["probe", "--init", "He"], "did you mean 'he'?"),
+        (["probe", "--act", "ReLU"], "did you mean 'relu'?"),
+        (["compare", "--inits", "he,Xavier"], "did you mean 'xavier'?"),
+        (["sample", "He_Normal", "4", "4", "--out", "w.npy"], "did you mean 'he_normal'?"),
+        (["probe", "--depth", "100000", "--width", "4096"], "depth must be at most"),
+        (["probe", "--batch", "1000000000"], "batch must be at most"),
+        (["probe", "--depth", "10000", "--width", "4096"], "GiB"),
+    ],
+)
+def test_bad_values_are_refused_at_once(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    text: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and text in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_texts_are_clean_and_have_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compare", "--help")
+    assert code == 0 and "dead %" in out and "%%" not in out
+    parser = cli.build_parser()
+    choices = next(a for a in parser._actions if a.dest == "command").choices
+    assert choices is not None
+    for command in ("explore", "experiment"):
+        if command in choices:
+            code, out, _ = run(capsys, command, "--help")
+            assert code == 0 and "examples:" in out and f"kaiming {command} " in out

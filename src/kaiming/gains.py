@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 from functools import cache
 
+import numpy as np
+
 from ._activations import get_activation
 from ._checks import check_choice, check_real
 from ._gauss import gaussian_expectation
@@ -76,7 +78,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
     Raises:
         ValueError: unknown ``nonlinearity`` (the message lists the allowed names), a ``param``
-            for a nonlinearity that takes none, a NaN/infinite ``param``, or ``beta <= 0``.
+            for a nonlinearity that takes none, a NaN/infinite ``param``, ``beta <= 0``, or a
+            ``param`` so large (or small) that the gain is not a finite positive float64.
         TypeError: a non-string name or non-numeric ``param``.
     """
     name = check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
@@ -86,10 +89,16 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         return _fixed_gain(name)
     value = _PARAMETRIZED[name] if param is None else check_real("param", param)
     if name in ("leaky_relu", "prelu"):
-        return math.sqrt(2.0 / (1.0 + value**2))
+        return math.sqrt(2.0) / math.hypot(1.0, value)  # sqrt(2 / (1 + a**2)), no overflow
     if name == "softplus" and value <= 0:
         raise ValueError(f"softplus param (beta) must be > 0, got {value}")
-    return _second_moment_gain(name, value)
+    gain = _second_moment_gain(name, value)
+    if not (math.isfinite(gain) and gain > 0):
+        raise ValueError(
+            f"param={value:g} is out of range for {name!r}: E[phi(z)**2] is not a finite positive "
+            "float64, so no gain can be computed"
+        )
+    return gain
 
 
 def _fixed_gain(name: str) -> float:
@@ -107,5 +116,8 @@ def _fixed_gain(name: str) -> float:
 @cache
 def _second_moment_gain(name: str, param: float | None) -> float:
     act = get_activation(name)
-    second_moment = gaussian_expectation(lambda z: act(z, param) ** 2)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        second_moment = gaussian_expectation(lambda z: act(z, param) ** 2)
+    if not (math.isfinite(second_moment) and second_moment > 0):
+        return math.nan
     return 1.0 / math.sqrt(second_moment)

@@ -24,10 +24,15 @@ from numpy.typing import DTypeLike, NDArray
 from ._checks import (
     check_array_request,
     check_choice,
+    check_dtype,
+    check_finite_result,
     check_nonnegative,
     check_positive_int,
+    check_representable,
     check_shape,
     check_size_fits,
+    check_squarable,
+    overflow_possible,
 )
 from ._random import SeedLike, resolve_rng
 from ._sampling import TRUNCATED_NORMAL_STD, TRUNCATION, fan_for_mode, sampler_scale, variance_std
@@ -134,25 +139,83 @@ def variance_scaling(
             or non-finite ``scale``, unknown ``mode``/``distribution``/``layout``, non-float
             ``dtype``, both ``seed`` and ``rng``, or a shape too large for memory.
     """
-    if (in_axis, out_axis, batch_axis) != (None, None, None):
-        fans = _axis_fans(shape, fans, in_axis, out_axis, batch_axis)
+    fans = _axis_fans(shape, fans, in_axis, out_axis, batch_axis)
+    return _variance_scaling(
+        shape, scale, mode, distribution, layout, fans, seed, rng, key, index, dtype, scale_name="scale"
+    )
+
+
+def _variance_scaling(
+    shape: int | tuple[int, ...],
+    scale: float,
+    mode: Mode,
+    distribution: Distribution,
+    layout: Layout,
+    fans: tuple[int, int] | None,
+    seed: SeedLike,
+    rng: np.random.Generator | None,
+    key: StreamKey | None,
+    index: IndexLike,
+    dtype: DTypeLike,
+    *,
+    scale_name: str,
+    scale_value: float | None = None,
+) -> NDArray[np.floating]:
+    """``variance_scaling``; errors about the values' size name ``scale_name`` (e.g. ``gain``)."""
     std = _std_for(shape, scale, mode, layout, fans)
     distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
+    named = float(scale) if scale_value is None else scale_value
     if check_keyed(key, index, seed, rng) and key is not None:
         stream_scale = sampler_scale(distribution, std)
+        _check_values_fit(scale_name, named, distribution, stream_scale, check_dtype(dtype), stream=True)
         return sample(distribution, shape, key, scale=stream_scale, index=index, dtype=dtype)
-    dims, out_dtype, gen = _prepare(shape, dtype, seed, rng, min_rank=0 if fans else 2)
-    return _draw(gen, dims, distribution, std, out_dtype)
+    out_dtype = check_dtype(dtype)
+    _check_values_fit(scale_name, named, distribution, sampler_scale(distribution, std), out_dtype)
+    dims, out_dtype, gen = _prepare(
+        shape, dtype, seed, rng, 0 if fans else 2, _peak_bytes(distribution, out_dtype)
+    )
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        values = _draw(gen, dims, distribution, std, out_dtype)
+    if distribution == "normal" and overflow_possible(sampler_scale(distribution, std), out_dtype):
+        check_finite_result(values, scale_name, named)
+    return values
+
+
+def _check_values_fit(
+    name: str,
+    value: float,
+    distribution: str,
+    scale: float,
+    dtype: np.dtype[np.floating],
+    stream: bool = False,
+) -> None:
+    """Refuse a sampler ``scale`` whose values cannot be represented in ``dtype``: a uniform's
+    limit (doubled on the NumPy path, which scales ``U(0, 1)`` by ``2 * limit``), the truncated
+    normal's ``2 s``, or one standard deviation of a normal (a normal's rare larger values are
+    checked after drawing)."""
+    reach = {"uniform": 1.0 if stream else 2.0, "truncated_normal": TRUNCATION, "normal": 1.0}[distribution]
+    check_representable(name, value, dtype, scale * reach)
+
+
+def _peak_bytes(distribution: str, dtype: np.dtype[np.floating]) -> float:
+    """Peak memory per element of ``_draw`` (measured with tracemalloc): the work array, the
+    cast result when the dtype differs, and for the truncated normal an ``abs`` copy and a mask."""
+    work = 8 if dtype == np.float64 else 4
+    cast = 0 if dtype.itemsize == work else dtype.itemsize
+    return (2 * work + 2 if distribution == "truncated_normal" else work) + cast
 
 
 def _axis_fans(
     shape: object,
-    fans: object,
+    fans: tuple[int, int] | None,
     in_axis: AxisLike | None,
     out_axis: AxisLike | None,
     batch_axis: AxisLike | None,
-) -> tuple[int, int]:
-    """The fans read from the named axes (``jax.nn.initializers`` style); refuses ``fans=`` too."""
+) -> tuple[int, int] | None:
+    """The fans read from the named axes (``jax.nn.initializers`` style), or ``fans`` unchanged
+    when no axis is named; refuses ``fans=`` together with an axis."""
+    if (in_axis, out_axis, batch_axis) == (None, None, None):
+        return fans
     if fans is not None:
         raise ValueError(f"pass either fans={fans!r} or in_axis/out_axis/batch_axis, not both")
     return fans_by_axis(
@@ -172,16 +235,17 @@ def _std_for(
     if fans is None:
         fan_in, fan_out = fans_of(check_shape(shape, min_rank=2), layout)
     else:
-        fan_in, fan_out = check_shape(fans, name="fans", min_rank=2)[:2]
-        if len(fans) != 2:
+        pair = check_shape(fans, name="fans", min_rank=2)
+        if len(pair) != 2:
             raise ValueError(f"fans must be a pair (fan_in, fan_out), got {fans!r}")
+        fan_in, fan_out = pair
     return variance_std(scale, fan_for_mode(mode, fan_in, fan_out))
 
 
 def _prepare(
-    shape: object, dtype: object, seed: object, rng: object, min_rank: int
+    shape: object, dtype: object, seed: object, rng: object, min_rank: int, bytes_per_element: float
 ) -> tuple[tuple[int, ...], np.dtype[np.floating], np.random.Generator]:
-    dims, out_dtype = check_array_request(shape, dtype, min_rank)
+    dims, out_dtype = check_array_request(shape, dtype, min_rank, bytes_per_element)
     return dims, out_dtype, resolve_rng(seed, rng)
 
 
@@ -255,21 +319,11 @@ def _he(
     ) -> NDArray[np.floating]:
         mode = check_choice("mode", mode, ("fan_in", "fan_out"))
         gain = _gain_for(a, nonlinearity)
-        return variance_scaling(
-            shape,
-            gain**2,
-            mode,
-            distribution,
-            layout=layout,
-            in_axis=in_axis,
-            out_axis=out_axis,
-            batch_axis=batch_axis,
-            seed=seed,
-            rng=rng,
-            key=key,
-            index=index,
-            dtype=dtype,
-        )
+        fans = _axis_fans(shape, None, in_axis, out_axis, batch_axis)
+        return _variance_scaling(
+            shape, gain**2, mode, distribution, layout, fans, seed, rng, key, index, dtype,
+            scale_name="gain", scale_value=gain,
+        )  # fmt: skip
 
     return initializer
 
@@ -327,22 +381,12 @@ def _scaled(mode: Mode, distribution: Distribution, base_scale: float) -> _GainI
         index: IndexLike = None,
         dtype: DTypeLike = np.float64,
     ) -> NDArray[np.floating]:
-        gain = check_nonnegative("gain", gain)
-        return variance_scaling(
-            shape,
-            base_scale * gain**2,
-            mode,
-            distribution,
-            layout=layout,
-            in_axis=in_axis,
-            out_axis=out_axis,
-            batch_axis=batch_axis,
-            seed=seed,
-            rng=rng,
-            key=key,
-            index=index,
-            dtype=dtype,
-        )
+        gain = check_squarable("gain", check_nonnegative("gain", gain))
+        fans = _axis_fans(shape, None, in_axis, out_axis, batch_axis)
+        return _variance_scaling(
+            shape, base_scale * gain**2, mode, distribution, layout, fans, seed, rng, key, index, dtype,
+            scale_name="gain", scale_value=gain,
+        )  # fmt: skip
 
     return initializer
 
@@ -520,7 +564,8 @@ def he_init(fan_in: int, fan_out: int, seed: int = 42) -> NDArray[np.float64]:
     """
     fan_in = check_positive_int("fan_in", fan_in)
     fan_out = check_positive_int("fan_out", fan_out)
-    check_size_fits((fan_in, fan_out), np.dtype(np.float64))
+    check_shape((fan_in, fan_out), "(fan_in, fan_out)")
+    check_size_fits((fan_in, fan_out), np.dtype(np.float64), "(fan_in, fan_out)", bytes_per_element=16)
     gen = resolve_rng(seed)
     weights: NDArray[np.float64] = gen.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)
     return weights

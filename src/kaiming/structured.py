@@ -14,14 +14,20 @@ from numpy.typing import DTypeLike, NDArray
 from ._checks import (
     check_array_request,
     check_choice,
+    check_dtype,
+    check_finite_result,
     check_fraction,
     check_nonnegative,
     check_positive_int,
     check_real,
+    check_representable,
+    check_size_fits,
+    overflow_possible,
 )
 from ._random import SeedLike, resolve_rng
 from .fans import LAYOUTS, Layout
 from .stream import IndexLike, StreamKey, check_keyed, sample, select
+from .stream._index import check_index
 
 __all__ = [
     "constant",
@@ -37,11 +43,23 @@ __all__ = [
 Array = NDArray[np.floating]
 
 
+_QR_BYTES = 42
+"""Peak memory per element of a float64 QR (measured): the Gaussian matrix, LAPACK's copy, Q and
+its scaled copy, plus R when the matrix is square."""
+
+
 def _setup(
-    shape: object, dtype: object, layout: object, min_rank: int
+    shape: object, dtype: object, layout: object, min_rank: int, bytes_per_element: float | None = None
 ) -> tuple[tuple[int, ...], np.dtype[np.floating], Layout]:
-    dims, out_dtype = check_array_request(shape, dtype, min_rank)
+    dims, out_dtype = check_array_request(shape, dtype, min_rank, bytes_per_element)
     return dims, out_dtype, check_choice("layout", layout, LAYOUTS)
+
+
+def _gain_fits(gain: object, dtype: np.dtype[np.floating]) -> float:
+    """``gain`` as a float whose values (at most ``|gain|``) fit in ``dtype``."""
+    value = check_real("gain", gain)
+    check_representable("gain", value, dtype, abs(value), random=False)
+    return value
 
 
 def _orthogonal_matrix(gen: np.random.Generator | StreamKey, rows: int, cols: int) -> NDArray[np.float64]:
@@ -87,9 +105,12 @@ def orthogonal(
         >>> bool(np.allclose(w.T @ w, np.eye(32)))
         True
     """
-    dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=2)
-    gain = check_nonnegative("gain", gain)
+    out_dtype = check_dtype(dtype)
+    dims, out_dtype, layout = _setup(shape, dtype, layout, 2, _QR_BYTES + out_dtype.itemsize)
+    gain = _gain_fits(check_nonnegative("gain", gain), out_dtype)
     gen = _source(key, index, seed, rng)
+    if index is not None:
+        check_index(dims, index)  # before the (possibly long) QR
     if layout == "jax":
         rows, cols = math.prod(dims[:-1]), dims[-1]
     else:
@@ -147,14 +168,20 @@ def delta_orthogonal(
     dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=3)
     if len(dims) > 5:
         raise ValueError(f"shape must have 3 to 5 dims (a 1-D to 3-D conv kernel), got {dims}")
-    gain = check_nonnegative("gain", gain)
+    gain = _gain_fits(check_nonnegative("gain", gain), out_dtype)
     kernel, n_in, n_out = _conv_axes(dims, layout)
     if n_in > n_out:
         raise ValueError(
             f"delta_orthogonal needs in_channels <= out_channels, got in={n_in}, out={n_out} "
             f"for shape {dims} in the {layout} layout"
         )
-    centre = _orthogonal_matrix(_source(key, index, seed, rng), n_in, n_out) * gain
+    check_size_fits(
+        dims, out_dtype, bytes_per_element=out_dtype.itemsize * 2 + _QR_BYTES * n_in * n_out / math.prod(dims)
+    )
+    gen = _source(key, index, seed, rng)
+    if index is not None:
+        check_index(dims, index)
+    centre = _orthogonal_matrix(gen, n_in, n_out) * gain
     out = np.zeros(dims, dtype=out_dtype)
     if layout == "jax":
         out[_center(kernel)] = centre
@@ -178,10 +205,11 @@ def identity(
         >>> identity((3, 3), gain=2.0)[1]
         array([0., 2., 0.])
     """
-    dims, out_dtype, _ = _setup(shape, dtype, "jax", min_rank=2)
+    out_dtype = check_dtype(dtype)
+    dims, out_dtype, _ = _setup(shape, dtype, "jax", 2, 2 * out_dtype.itemsize)
     if len(dims) != 2:
         raise ValueError(f"identity needs a 2-D shape, got {dims}; for conv kernels use dirac")
-    gain = check_real("gain", gain)
+    gain = _gain_fits(gain, out_dtype)
     eye: Array = np.eye(*dims, dtype=out_dtype) * out_dtype.type(gain)
     return eye
 
@@ -212,7 +240,7 @@ def dirac(
     if len(dims) > 5:
         raise ValueError(f"shape must have 3 to 5 dims (a 1-D to 3-D conv kernel), got {dims}")
     groups = check_positive_int("groups", groups)
-    gain = check_real("gain", gain)
+    gain = _gain_fits(gain, out_dtype)
     kernel, n_in, n_out = _conv_axes(dims, layout)
     if n_out % groups:
         raise ValueError(f"out channels ({n_out}) must be divisible by groups ({groups})")
@@ -236,7 +264,9 @@ def constant(shape: int | tuple[int, ...], value: float, *, dtype: DTypeLike = n
                [0.5, 0.5]])
     """
     dims, out_dtype = check_array_request(shape, dtype)
-    filled: Array = np.full(dims, check_real("value", value), dtype=out_dtype)
+    fill = check_real("value", value)
+    check_representable("value", fill, out_dtype, abs(fill), random=False)
+    filled: Array = np.full(dims, fill, dtype=out_dtype)
     return filled
 
 
@@ -288,11 +318,14 @@ def sparse(
         >>> (t == 0).sum(axis=0)                 # 3 of 10 outputs zero per input column
         array([3, 3, 3, 3])
     """
-    dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=2)
+    out_dtype = check_dtype(dtype)
+    # peak (measured): float64 values, uniform keys, their int64 argsort, the cast result
+    dims, out_dtype, layout = _setup(shape, dtype, layout, 2, 24 + out_dtype.itemsize)
     if len(dims) != 2:
         raise ValueError(f"sparse needs a 2-D shape, got {dims}")
     sparsity = check_fraction("sparsity", sparsity)
     std = check_nonnegative("std", std)
+    check_representable("std", std, out_dtype, std)
     gen = resolve_rng(seed, rng)
     rows, cols = dims
     values = gen.standard_normal((rows, cols)) * std
@@ -300,4 +333,8 @@ def sparse(
     if n_zero:
         zero_rows = np.argsort(gen.random((rows, cols)), axis=0)[:n_zero]
         np.put_along_axis(values, zero_rows, 0.0, axis=0)
-    return values.astype(out_dtype, copy=False)
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        result = values.astype(out_dtype, copy=False)
+    if overflow_possible(std, out_dtype):
+        check_finite_result(result, "std", std)
+    return result

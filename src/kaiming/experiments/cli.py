@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import replace
@@ -29,6 +30,18 @@ from ._cli_trainability import add_trainability, run_trainability_cli
 
 SUMMARY = "run the experiments on real data: convergence, depth stability, trainability"
 """One line for ``kaiming --help``."""
+
+EXAMPLES = """examples:
+  kaiming experiment convergence --quick --out results
+  kaiming experiment convergence --depth 30 --seeds 5 --inits he_normal,xavier_normal
+  kaiming experiment depth --quick --no-plot
+  kaiming experiment depth --depth 100 --activations relu,tanh --methods probe,theory
+
+needs the experiments extra (torch, scikit-learn, matplotlib): pip install 'kaiming[experiments]'
+"""
+"""The examples ``kaiming experiment --help`` prints."""
+
+_EXTRA_MODULES = ("torch", "sklearn", "matplotlib")
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -98,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the study named by ``args.study``; return the exit code (2 on bad input)."""
     start = time.perf_counter()
     try:
+        _check_out(Path(args.out))
         if args.study == "convergence":
             return _run_convergence(args, start)
         if args.study == "trainability":
@@ -106,6 +120,26 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         print(f"kaiming experiment {args.study}: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _EXTRA_MODULES:
+            raise
+        print(
+            f"kaiming experiment: needs torch, scikit-learn and matplotlib ({exc.name} is missing); "
+            "install them with: pip install 'kaiming[experiments]'",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _check_out(out: Path) -> None:
+    """Refuse, before the run, an ``--out`` folder that cannot be created or written."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file, not a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {str(out)!r}: permission denied")
 
 
 def _run_convergence(args: argparse.Namespace, start: float) -> int:
@@ -162,12 +196,27 @@ def _run_depth(args: argparse.Namespace, start: float) -> int:
 
 
 def _write(out: Path, stem: str, payload: dict[str, Any], markdown: str, start: float) -> float:
-    """Write the JSON (with ``wall_seconds``, the time since the process started) and the report."""
+    """Write the JSON (with ``wall_seconds``, the time since the process started) and the report,
+    each atomically: to a temporary name, then renamed (``os.replace``), so an interrupted run
+    leaves no half-written report. Returns the wall time."""
     from ._report import process_seconds, write_json, write_text
 
     wall = process_seconds(start)
-    write_json(out / f"{stem}.json", {**payload, "wall_seconds": wall})
-    write_text(out / f"{stem}.md", markdown)
+    contents: tuple[tuple[Path, str | dict[str, Any]], ...] = (
+        (out / f"{stem}.json", {**payload, "wall_seconds": wall}),
+        (out / f"{stem}.md", markdown),
+    )
+    for target, content in contents:
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            if isinstance(content, str):
+                write_text(partial, content)
+            else:
+                write_json(partial, content)
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     return wall
 
 
@@ -177,7 +226,12 @@ def _waited(wall: float, study: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``kaiming experiment`` standalone: ``python -m kaiming.experiments.cli convergence``."""
-    parser = argparse.ArgumentParser(prog="kaiming experiment", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="kaiming experiment",
+        description=__doc__.split("\n\n")[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

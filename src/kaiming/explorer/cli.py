@@ -13,6 +13,15 @@ import sys
 SUMMARY = "serve the interactive explorer web page (default http://127.0.0.1:8765/)"
 """One line for ``kaiming --help``."""
 
+EXAMPLES = """examples:
+  kaiming explore                      # http://127.0.0.1:8765/, this machine only
+  kaiming explore --port 0 --open      # a free port, opened in the default browser
+  kaiming explore --blas-threads 0     # let BLAS use all cores per simulation
+
+stop the server with Ctrl-C; needs the explorer extra: pip install 'kaiming[explorer]'
+"""
+"""The examples ``kaiming explore --help`` prints."""
+
 __all__ = ["add_arguments", "run"]
 
 

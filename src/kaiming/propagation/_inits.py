@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._activations import ACTIVATIONS
-from .._checks import check_choice, check_nonnegative, check_real
+from .._checks import check_choice, check_nonnegative, check_real, check_squarable
 from .._sampling import fan_for_mode
 from ..gains import calculate_gain
 from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, variance_scaling
@@ -90,7 +90,7 @@ def resolve_activation(activation: object, activation_param: object) -> tuple[st
         return name, spec.default_param
     if activation_param is None:
         return name, spec.default_param
-    value = check_real("activation_param", activation_param)
+    value = check_squarable("activation_param", check_real("activation_param", activation_param))
     if name == "softplus" and value <= 0:
         raise ValueError(f"activation_param (softplus beta) must be > 0, got {value}")
     if name == "elu" and value < 0:

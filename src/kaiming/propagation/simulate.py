@@ -59,6 +59,7 @@ from .._random import resolve_rng
 from . import _range as fr
 from . import _stats as st
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
+from ._limits import check_network_size, check_sizes, check_widths
 from ._pairs import correlate_inputs, mean_pairwise_correlation
 from ._records import LayerStats
 from ._table import format_table, summarize
@@ -158,6 +159,7 @@ def probe(
         ValueError / TypeError: an unknown name, a non-positive size, a ``histogram_layer`` outside
             ``1..depth``, an option the init does not use (``std`` without ``random``), ...
     """
+    check_sizes(depth, batch, gain=gain, std=std, bias_std=bias_std)
     net = resolve_network(
         init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
     )
@@ -170,6 +172,7 @@ def probe(
         net.bias_std,
     )
     depth = len(widths)
+    check_widths(widths)
     input_dist = check_choice("input_dist", input_dist, INPUT_DISTS)
     input_corr = check_input_corr(input_corr)
     dtype_name = check_choice(
@@ -184,6 +187,7 @@ def probe(
         if histogram_layer > depth:
             raise ValueError(f"histogram_layer must be in 1..depth={depth}, got {histogram_layer}")
     rng = resolve_rng(seed)
+    check_network_size(widths, batch, np.dtype(dtype_name).itemsize, backward)
     config: dict[str, Any] = {
         "init": spec.name,
         "activation": act,

@@ -48,6 +48,7 @@ from .._activations import get_activation
 from .._checks import check_nonnegative, check_positive_int
 from . import _batchnorm as bn_theory
 from ._inits import InitSpec, resolve_activation, resolve_init
+from ._limits import check_sizes, check_widths
 from ._quadrature import half_nodes
 
 __all__ = [
@@ -133,7 +134,13 @@ def gaussian_moments(
     """
     name, param = resolve_activation(activation, activation_param)
     q = check_nonnegative("variance", variance)
-    return _closed_form(name, q, param) or _numeric_moments(name, q, param)
+    moments = _closed_form(name, q, param) or _numeric_moments(name, q, param)
+    if not all(math.isfinite(value) for value in vars(moments).values()):
+        raise ValueError(
+            f"variance={q:g} with activation_param={param:g} makes the moments of {name!r} overflow "
+            "float64; use a smaller variance or activation_param"
+        )
+    return moments
 
 
 @dataclass(frozen=True)
@@ -194,9 +201,11 @@ def mean_field(
         >>> f'{mean_field("random", "relu", depth=10, width=512)[-1].post_std:.3g}'  # x 0.16 per layer
         '9.08e-09'
     """
+    check_sizes(depth, batch, gain=gain, std=std, bias_std=bias_std)
     net = resolve_network(
         init, activation, depth, width, batch, mode, std, gain, activation_param, bias_std, batch_norm
     )
+    check_widths(net.widths)
     return _propagate(net)
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["IndexLike", "Pieces", "Selection", "plan", "select"]
+__all__ = ["IndexLike", "Pieces", "Selection", "check_index", "plan", "select"]
 
 IndexEntry: TypeAlias = "int | slice | EllipsisType"
 IndexLike: TypeAlias = "int | slice | EllipsisType | tuple[int | slice | EllipsisType, ...] | None"
@@ -113,6 +113,15 @@ def plan(shape: tuple[int, ...], index: object) -> Selection:
         offsets = (start + step * np.arange(count, dtype=np.int64)) * strides[a]
         starts = np.add.outer(starts, offsets).ravel()
     return Selection(out_shape, starts, run)
+
+
+def check_index(shape: tuple[int, ...], index: object) -> tuple[int, ...]:
+    """Validate ``index`` for a tensor of ``shape`` as ``plan`` does, allocating nothing; return
+    the shape of ``full[index]``."""
+    axes = [
+        _axis(e, d, a, index) for a, (e, d) in enumerate(zip(_entries(len(shape), index), shape, strict=True))
+    ]
+    return tuple(count for _, _, count, kept in axes if kept)
 
 
 def select(full: NDArray[np.floating], index: object) -> NDArray[np.floating]:

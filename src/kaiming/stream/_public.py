@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
@@ -47,7 +49,8 @@ def normal(
         >>> round(float(w.std()), 2)
         0.5
     """
-    return sample("normal", shape, key, scale=check_nonnegative("std", std), **options)
+    with _as_argument("std"):
+        return sample("normal", shape, key, scale=check_nonnegative("std", std), **options)
 
 
 def uniform(
@@ -65,7 +68,8 @@ def uniform(
         >>> bool(abs(u).max() < 3.0), round(float(u.var()), 1)      # limit**2 / 3
         (True, 3.0)
     """
-    return sample("uniform", shape, key, scale=check_nonnegative("limit", limit), **options)
+    with _as_argument("limit"):
+        return sample("uniform", shape, key, scale=check_nonnegative("limit", limit), **options)
 
 
 def truncated_normal(
@@ -85,7 +89,19 @@ def truncated_normal(
         >>> float(abs(t).max()) <= 2.0, round(float(t.std()), 2)
         (True, 0.88)
     """
-    return sample("truncated_normal", shape, key, scale=check_nonnegative("std", std), **options)
+    with _as_argument("std"):
+        return sample("truncated_normal", shape, key, scale=check_nonnegative("std", std), **options)
+
+
+@contextmanager
+def _as_argument(name: str) -> Iterator[None]:
+    """Errors ``sample`` raises about its ``scale`` name the sampler's own argument instead."""
+    try:
+        yield
+    except ValueError as exc:
+        if str(exc).startswith("scale="):
+            raise ValueError(name + str(exc)[len("scale") :]) from None
+        raise
 
 
 def philox4x32(counter: ArrayLike, key: ArrayLike, rounds: int = 10) -> NDArray[np.uint32]:

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import importlib
+import math
 from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from .._checks import check_choice, check_dtype, check_nonnegative, check_shape, check_size_fits
+from .._checks import (
+    check_choice,
+    check_dtype,
+    check_finite_result,
+    check_nonnegative,
+    check_representable,
+    check_shape,
+    check_size_fits,
+    overflow_possible,
+)
 from . import _numpy_path
-from ._index import IndexLike, plan
+from ._index import IndexLike, check_index, plan
 from ._keys import StreamKey
 
 __all__ = ["BACKENDS", "STREAM_DISTRIBUTIONS", "Backend", "check_keyed", "fast_path_available", "sample"]
@@ -24,6 +34,9 @@ BACKENDS: tuple[Backend, ...] = ("auto", "numpy", "numba")
 AUTO_NUMBA_MIN = 1 << 18
 """With ``backend="auto"``, draws of at least this many values use numba when it is installed
 (smaller ones are not worth the one-off compilation). The bits are the same either way."""
+
+_GROUP_BYTES = 96
+"""Bytes of temporaries per value of a group on the NumPy path (Philox words, indices, values)."""
 
 _fast: list[ModuleType | None] = []
 
@@ -109,9 +122,22 @@ def sample(
     out_dtype = check_dtype(dtype)
     scale = check_nonnegative("scale", scale)
     backend = check_choice("backend", backend, BACKENDS)
-    selection = plan(dims, index)
-    check_size_fits(selection.shape, out_dtype, name="selection")
     work = np.dtype(np.float64) if out_dtype == np.float64 else np.dtype(np.float32)
+    # peak: the work array, the cast result when the dtype differs, and the run table (three
+    # int64 per run): the values are checked before the table is built, then the whole
+    cast = 0 if out_dtype == work or out is not None else out_dtype.itemsize
+    # plus the NumPy path's temporaries for one group of values (measured: about 64 bytes each)
+    name = "shape" if index is None else "index"
+    part = check_index(dims, index)
+    group = _GROUP_BYTES * min(math.prod(part), _numpy_path.GROUP) / max(math.prod(part), 1)
+    check_size_fits(part, out_dtype, name, work.itemsize + cast + group)
+    selection = plan(dims, index)
+    check_size_fits(
+        selection.shape, out_dtype, name, work.itemsize + cast + group + 24 / max(selection.run, 1)
+    )
+    check_representable(
+        "scale", scale, out_dtype, scale * (2.0 if distribution == "truncated_normal" else 1.0)
+    )
     target = _check_out(out, selection.shape, out_dtype)
     in_place = target is not None and out_dtype == work
     flat = target.reshape(-1) if target is not None and in_place else np.empty(selection.size, work)
@@ -120,10 +146,14 @@ def sample(
     fast = _numba_module() if backend != "numpy" else None
     if backend == "numba" and fast is None:
         raise ImportError('backend="numba" needs numba: pip install "kaiming[fast]"')
-    if fast is not None and (backend == "numba" or selection.size >= AUTO_NUMBA_MIN):
-        fast.fill(dist_key, key.words, pieces, work.type(scale), flat)
-    else:
-        _numpy_path.fill(dist_key, key.words, pieces, work.type(scale), flat)
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        if fast is not None and (backend == "numba" or selection.size >= AUTO_NUMBA_MIN):
+            fast.fill(dist_key, key.words, pieces, work.type(scale), flat)
+        else:
+            _numpy_path.fill(dist_key, key.words, pieces, work.type(scale), flat)
+    if distribution == "normal" and overflow_possible(scale, out_dtype):
+        with np.errstate(over="ignore"):
+            check_finite_result(flat.astype(out_dtype, copy=False), "scale", scale)
     if target is None:
         return flat.reshape(selection.shape).astype(out_dtype, copy=False)
     if not in_place:

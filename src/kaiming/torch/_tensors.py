@@ -30,10 +30,18 @@ import torch
 from numpy.typing import NDArray
 
 from .. import structured as _st
-from .._checks import check_choice, check_fraction, check_nonnegative, check_positive_int, check_real
+from .._checks import (
+    check_choice,
+    check_fraction,
+    check_nonnegative,
+    check_positive_int,
+    check_real,
+    check_squarable,
+)
 from .._sampling import TRUNCATION, fan_for_mode, sampler_scale, variance_std
 from ..fans import fans_of
 from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, _gain_for
+from ._limits import check_magnitude, guarded_fill, may_overflow
 from ._truncated import truncated_normal
 
 __all__ = [
@@ -85,9 +93,17 @@ def _check_tensor(tensor: object, min_dims: int = 0) -> torch.Tensor:
             f"tensor is a meta tensor (shape {tuple(tensor.shape)}) and has no storage to fill; "
             "materialize it first, e.g. module.to_empty(device='cpu')"
         )
+    if tensor.layout != torch.strided or tensor.is_quantized:
+        raise TypeError(f"tensor must be a dense (strided) tensor, got layout {tensor.layout}")
     if not tensor.is_floating_point():
         raise TypeError(
             f"tensor must have a floating dtype (float16, bfloat16, float32, float64), got {tensor.dtype}"
+        )
+    strides = zip(tensor.stride(), tensor.shape, strict=True)
+    if tensor.numel() > 1 and any(stride == 0 and n > 1 for stride, n in strides):
+        raise ValueError(
+            f"tensor has overlapping memory (stride {tensor.stride()} for shape {tuple(tensor.shape)}, e.g. "
+            "from expand()); its elements cannot hold different values: pass a contiguous tensor"
         )
     if tensor.dim() < min_dims:
         raise ValueError(
@@ -115,7 +131,14 @@ def make_generator(
         >>> bool(torch.equal(a, b))
         True
     """
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be a torch.device or a device string like 'cpu', got {device!r}"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} is not available on this machine")
     if generator is not None and seed is not None:
         raise ValueError("pass either generator or seed, not both")
     if generator is not None:
@@ -291,7 +314,46 @@ def variance_scaling_(
     gen = make_generator(tensor.device, generator=generator, seed=seed)
     if _empty(tensor):
         return tensor
-    return fill_distribution(tensor, distribution, variance_std(scale, _fan(tensor, mode)), gen)
+    return _fill_checked(tensor, "scale", scale, distribution, variance_std(scale, _fan(tensor, mode)), gen)
+
+
+def _fill_checked(
+    tensor: torch.Tensor,
+    name: str,
+    value: float,
+    distribution: Distribution,
+    std: float,
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """``fill_distribution``, refusing values beyond the tensor's dtype (errors name ``name``)."""
+    scale = sampler_scale(distribution, std)
+    if distribution == "truncated_normal" and scale == 0:  # N(0, 0) cut at 0: all zeros
+        with torch.no_grad():
+            return tensor.zero_()
+    if distribution != "normal":
+        check_magnitude(tensor, name, value, scale * (1.0 if distribution == "uniform" else TRUNCATION))
+    elif may_overflow(tensor, 0.0, scale):
+        check_magnitude(tensor, name, value, scale)
+        return guarded_fill(tensor, name, value, lambda t: fill_distribution(t, distribution, std, gen))
+    return fill_distribution(tensor, distribution, std, gen)
+
+
+def _scaled_(
+    tensor: torch.Tensor,
+    name: str,
+    value: float,
+    scale: float,
+    mode: Mode,
+    distribution: Distribution,
+    generator: torch.Generator | None,
+    seed: int | None,
+) -> torch.Tensor:
+    """``variance_scaling_`` whose errors about the values' size name ``name`` (e.g. ``gain``)."""
+    _check_tensor(tensor, min_dims=2)
+    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    if _empty(tensor):
+        return tensor
+    return _fill_checked(tensor, name, value, distribution, variance_std(scale, _fan(tensor, mode)), gen)
 
 
 class KaimingInitializer(Protocol):
@@ -340,7 +402,7 @@ def _kaiming(distribution: Distribution, name: str, doc: str) -> KaimingInitiali
     ) -> torch.Tensor:
         checked: Mode = check_choice("mode", mode, ("fan_in", "fan_out"))
         gain = _gain_for(a, nonlinearity)
-        return variance_scaling_(tensor, gain**2, checked, distribution, generator=generator, seed=seed)
+        return _scaled_(tensor, "gain", gain, gain**2, checked, distribution, generator, seed)
 
     _named(initializer, name, doc)
     return initializer
@@ -354,8 +416,8 @@ def _gain_scaled(mode: Mode, distribution: Distribution, name: str, doc: str) ->
         generator: torch.Generator | None = None,
         seed: int | None = None,
     ) -> torch.Tensor:
-        gain = check_nonnegative("gain", gain)
-        return variance_scaling_(tensor, gain**2, mode, distribution, generator=generator, seed=seed)
+        gain = check_squarable("gain", check_nonnegative("gain", gain))
+        return _scaled_(tensor, "gain", gain, gain**2, mode, distribution, generator, seed)
 
     _named(initializer, name, doc)
     return initializer
@@ -498,7 +560,13 @@ def normal_(
     std = check_nonnegative("std", std)
     _check_tensor(tensor)
     gen = make_generator(tensor.device, generator=generator, seed=seed)
-    return tensor if _empty(tensor) else fill_normal(tensor, mean, std, gen)
+    if _empty(tensor):
+        return tensor
+    check_magnitude(tensor, "mean", mean, abs(mean), random=False)
+    if may_overflow(tensor, mean, std):
+        check_magnitude(tensor, "std", std, std)
+        return guarded_fill(tensor, "std", std, lambda t: fill_normal(t, mean, std, gen))
+    return fill_normal(tensor, mean, std, gen)
 
 
 def uniform_(
@@ -521,7 +589,12 @@ def uniform_(
         raise ValueError(f"uniform_ needs a <= b, got a={a}, b={b}")
     _check_tensor(tensor)
     gen = make_generator(tensor.device, generator=generator, seed=seed)
-    return tensor if _empty(tensor) else fill_uniform(tensor, a, b, gen)
+    if _empty(tensor):
+        return tensor
+    for name, value in (("a", a), ("b", b)):
+        check_magnitude(tensor, name, value, abs(value), random=False)
+    check_magnitude(tensor, "b - a", b - a, b - a)  # the width U(0, 1) is scaled by
+    return fill_uniform(tensor, a, b, gen)
 
 
 def trunc_normal_(
@@ -565,7 +638,11 @@ def trunc_normal_(
             "with the complementary CDF; the text is torch's so that its warning filters match)",
             stacklevel=2,
         )
-    return tensor if _empty(tensor) else fill_truncated(tensor, mean, std, a, b, gen)
+    if _empty(tensor):
+        return tensor
+    for name, value in (("a", a), ("b", b), ("mean", mean)):  # every value lies in (a, b)
+        check_magnitude(tensor, name, value, abs(value), random=False)
+    return fill_truncated(tensor, mean, std, a, b, gen)
 
 
 def orthogonal_(
@@ -588,6 +665,7 @@ def orthogonal_(
     """
     gain = check_nonnegative("gain", gain)
     _check_tensor(tensor, min_dims=2)
+    check_magnitude(tensor, "gain", gain, gain)  # orthonormal entries are at most 1 in magnitude
     gen = make_generator(tensor.device, generator=generator, seed=seed)
     return tensor if _empty(tensor) else fill_orthogonal(tensor, gain, gen)
 
@@ -615,9 +693,11 @@ def delta_orthogonal_(
     shape = tuple(tensor.shape)
     if tensor.dim() > 5 or shape[1] > shape[0]:
         raise ValueError(
-            "delta_orthogonal_ needs a conv kernel (out, in, *k) with 3 to 5 dims and in <= out, "
+            "delta_orthogonal_ needs a tensor that is a conv kernel (out, in, *k) with 3 to 5 dims "
+            "and in <= out, "
             f"got shape {shape}"
         )
+    check_magnitude(tensor, "gain", gain, gain)
     gen = make_generator(tensor.device, generator=generator, seed=seed)
     if _empty(tensor):
         return tensor
@@ -639,6 +719,7 @@ def constant_(tensor: torch.Tensor, val: float) -> torch.Tensor:
     """
     val = check_real("val", val)
     _check_tensor(tensor)
+    check_magnitude(tensor, "val", val, abs(val), random=False)
     with torch.no_grad():
         return tensor.fill_(val)
 
@@ -679,6 +760,7 @@ def eye_(tensor: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
         check_real("gain", gain)
         _empty(tensor)
         return tensor
+    check_magnitude(tensor, "gain", check_real("gain", gain), abs(check_real("gain", gain)), random=False)
     return fill_array(tensor, _st.identity(tuple(tensor.shape), gain))
 
 
@@ -708,6 +790,7 @@ def dirac_(tensor: torch.Tensor, groups: int = 1, gain: float = 1.0) -> torch.Te
             raise ValueError(f"out channels ({tensor.shape[0]}) must be divisible by groups ({groups})")
         _empty(tensor)
         return tensor
+    check_magnitude(tensor, "gain", check_real("gain", gain), abs(check_real("gain", gain)), random=False)
     return fill_array(tensor, _st.dirac(tuple(tensor.shape), groups, gain, layout="torch"))
 
 
@@ -738,7 +821,11 @@ def sparse_(
     if _empty(tensor):
         return tensor
     rows, cols = tensor.shape
-    fill_normal(tensor, 0.0, std, gen)
+    check_magnitude(tensor, "std", std, std)
+    if may_overflow(tensor, 0.0, std):
+        guarded_fill(tensor, "std", std, lambda t: fill_normal(t, 0.0, std, gen))
+    else:
+        fill_normal(tensor, 0.0, std, gen)
     n_zero = math.ceil(sparsity * rows)
     if n_zero:
         keys = torch.rand((rows, cols), generator=gen, device=tensor.device)
