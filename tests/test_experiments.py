@@ -417,7 +417,9 @@ def test_depth_result_outputs(depth_result, tmp_path):
     table = depth_result.table()
     assert "He + BatchNorm" in table and "probe / torch / theory" in table
     record = depth_result.to_dict()
-    json.dumps(record, default=str)
+    assert json.loads(json.dumps(record, default=str))["config"] == json.loads(
+        json.dumps(record["config"], default=str)
+    )  # the whole record serializes, and its config survives the round trip
     assert len(record["cells"]) == 8 and record["config"]["depth"] == 20
     assert len(record["cells"][0]["profiles"]["torch"]["forward"]) == 20
     for draw in (plot_depth_heatmap, plot_depth_profiles):

@@ -290,6 +290,7 @@ def test_dying_verdict_and_summary() -> None:
 def test_result_shape_histogram_and_json() -> None:
     res = probe("he", "relu", 5, [64, 48, 32, 32, 16], batch=20, histogram_layer=3, bins=10)
     assert isinstance(res, ProbeResult) and all(isinstance(s, LayerStats) for s in res.layers)
+    assert [s.layer for s in res.layers] == [1, 2, 3, 4, 5]
     assert [(s.fan_in, s.fan_out) for s in res.layers] == [(64, 64), (64, 48), (48, 32), (32, 32), (32, 16)]
     assert res.histogram is not None and res.histogram["layer"] == 3
     assert len(res.histogram["edges"]) == 11 and sum(res.histogram["counts"]) == 20 * 32

@@ -380,7 +380,10 @@ def test_not_a_module_and_lazy_modules() -> None:
 
 
 def test_plan_type() -> None:
-    assert isinstance(init_model(mlp([3, 2]), seed=0), InitPlan)
+    plan = init_model(mlp([3, 2]), seed=0)
+    assert isinstance(plan, InitPlan)
+    assert [row.name for row in plan] == ["0.weight", "0.bias"] and plan.seed == 0
+    assert (plan["0.weight"].rule, plan["0.bias"].rule) == ("lecun_normal", "zeros")  # output layer
 
 
 class TiedLM(nn.Module):
