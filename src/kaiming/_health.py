@@ -24,6 +24,8 @@ The probe feeds unit-std inputs, so there the forward thresholds are absolute st
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "DYING_UNITS",
     "EXPLODING_STD",
@@ -32,6 +34,7 @@ __all__ = [
     "VANISHING_STD",
     "gradient_health_of",
     "health_of",
+    "summarize_health",
     "worst_health",
 ]
 
@@ -92,3 +95,23 @@ def worst_health(*verdicts: str | None) -> str:
     """
     given = {v for v in verdicts if v is not None}
     return next((v for v in SEVERITY if v in given), "healthy")
+
+
+def summarize_health(layers: Sequence[tuple[str, str]]) -> str:
+    """One sentence over ``(name, health)`` rows: all healthy, or how many layers have each
+    problem and the first of them.
+
+    Example:
+        >>> summarize_health([("fc1", "healthy"), ("fc2", "vanishing"), ("fc3", "vanishing")])
+        '3 layers: 2 vanishing (first: fc2)'
+        >>> summarize_health([("fc1", "healthy")])
+        'all 1 layers healthy'
+    """
+    problems = []
+    for verdict in ("exploding", "vanishing", "dying"):
+        bad = [name for name, health in layers if health == verdict]
+        if bad:
+            problems.append(f"{len(bad)} {verdict} (first: {bad[0]})")
+    if not problems:
+        return f"all {len(layers)} layers healthy"
+    return f"{len(layers)} layers: " + ", ".join(problems)

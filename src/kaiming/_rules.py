@@ -8,6 +8,8 @@ sampler's scale through the one rule ``kaiming._sampling.sampler_scale``).
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,10 +17,17 @@ from numpy.typing import NDArray
 
 from . import stream
 from ._plan import ParamRule
-from ._sampling import sampler_scale
+from ._sampling import fan_for_mode, sampler_scale, variance_std
 from .structured import orthogonal
 
-__all__ = ["auto_rule", "rule_values", "to_jax_layout"]
+__all__ = [
+    "auto_rule",
+    "orthogonal_rule",
+    "rule_values",
+    "stream_parameters",
+    "to_jax_layout",
+    "variance_rule",
+]
 
 
 def auto_rule(kind: str | None, gain: float) -> tuple[str, str, str, float]:
@@ -38,6 +47,53 @@ def auto_rule(kind: str | None, gain: float) -> tuple[str, str, str, float]:
     return "he_normal", "fan_in", "normal", gain
 
 
+def variance_rule(
+    base: ParamRule, rule: str, mode: str, distribution: str, gain: float, fan_in: float, fan_out: float
+) -> ParamRule:
+    """``base`` with a variance-scaling rule filled in: ``std = sqrt(gain**2 / fan)`` for the
+    ``mode``'s fan, and the uniform's half-width ``sqrt(3) * std``.
+
+    Example:
+        >>> base = ParamRule("fc.weight", (4, 8), "Linear", "auto", "normal")
+        >>> row = variance_rule(base, "he_normal", "fan_in", "normal", 2**0.5, 8, 4)
+        >>> row.std == variance_std(2.0000000000000004, 8), row.bound
+        (True, None)
+    """
+    fan = fan_for_mode(mode, fan_in, fan_out)
+    std = variance_std(gain**2, fan)
+    return replace(
+        base, rule=rule, distribution=distribution, fan_mode=mode, fan=fan, gain=gain, std=std,
+        bound=sampler_scale("uniform", std) if distribution == "uniform" else None,
+    )  # fmt: skip
+
+
+def orthogonal_rule(base: ParamRule, gain: float, rows: int, cols: int) -> ParamRule:
+    """``base`` as an orthogonal rule: a (semi-)orthogonal ``rows x cols`` matrix times ``gain``,
+    whose entries have std ``gain / sqrt(max(rows, cols))``.
+
+    Example:
+        >>> orthogonal_rule(ParamRule("w", (4, 8), "Linear", "orthogonal", "normal"), 1.0, 4, 8).std
+        0.3535533905932738
+    """
+    return replace(base, distribution="orthogonal", gain=gain, std=gain / math.sqrt(max(rows, cols)))
+
+
+def stream_parameters(rule: ParamRule) -> tuple[str, float]:
+    """The counter-stream distribution and sampler scale of a ``normal``/``uniform``/
+    ``truncated_normal`` rule: the uniform's ``bound`` when the rule has one, else the scale that
+    ``sampler_scale`` derives from ``std``.
+
+    Example:
+        >>> stream_parameters(ParamRule("w", (2, 2), "Linear", "he_uniform", "uniform", bound=0.5))
+        ('uniform', 0.5)
+    """
+    if rule.distribution == "uniform" and rule.bound is not None:
+        return "uniform", float(rule.bound)
+    if rule.distribution in ("uniform", "truncated_normal", "normal"):
+        return rule.distribution, sampler_scale(rule.distribution, float(rule.std or 0.0))  # type: ignore[arg-type]
+    raise ValueError(f"rule {rule.name}: distribution {rule.distribution!r} has no counter stream")
+
+
 def rule_values(rule: ParamRule, seed: int, dtype: Any = np.float32) -> NDArray[np.floating[Any]]:
     """The values of ``rule`` (its ``shape`` in torch's layout) from the stream ``key(seed, rule.name)``.
 
@@ -53,12 +109,7 @@ def rule_values(rule: ParamRule, seed: int, dtype: Any = np.float32) -> NDArray[
     if rule.distribution == "orthogonal":
         gain = 1.0 if rule.gain is None else rule.gain
         return orthogonal(rule.shape, gain, layout="torch", key=key, dtype=dtype)
-    if rule.distribution == "uniform" and rule.bound is not None:
-        dist, scale = "uniform", float(rule.bound)
-    elif rule.distribution in ("uniform", "truncated_normal", "normal"):
-        dist, scale = rule.distribution, sampler_scale(rule.distribution, float(rule.std or 0.0))  # type: ignore[arg-type]
-    else:
-        raise ValueError(f"rule {rule.name}: distribution {rule.distribution!r} has no counter stream")
+    dist, scale = stream_parameters(rule)
     values = stream.sample(dist, rule.shape, key, scale=scale, dtype=dtype)  # type: ignore[arg-type]
     if rule.zero_index is not None:
         values[rule.zero_index] = 0.0

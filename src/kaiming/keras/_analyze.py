@@ -27,7 +27,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .._health import health_of
+from .._health import health_of, summarize_health
 from .._rows import NamedRows, format_table, json_number
 from ._graph import DENSE_LAYERS, find_activations
 
@@ -83,14 +83,7 @@ class Analysis(NamedRows):
 
     def summary(self) -> str:
         """One sentence: all healthy, or the first layer of each problem."""
-        problems = []
-        for verdict in ("exploding", "vanishing", "dying"):
-            bad = [r.name for r in self.layers if r.health == verdict]
-            if bad:
-                problems.append(f"{len(bad)} {verdict} (first: {bad[0]})")
-        if not problems:
-            return f"all {len(self.layers)} layers healthy"
-        return f"{len(self.layers)} layers: " + ", ".join(problems)
+        return summarize_health([(r.name, r.health) for r in self.layers])
 
     def table(self) -> str:
         """The per-layer statistics as a plain-text table, under a one-line summary."""

@@ -38,8 +38,7 @@ import numpy as np
 
 from .._checks import check_choice
 from .._plan import InitPlan, ParamRule
-from .._rules import auto_rule, rule_values, to_jax_layout
-from .._sampling import fan_for_mode, variance_std
+from .._rules import auto_rule, orthogonal_rule, rule_values, to_jax_layout, variance_rule
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._graph import DENSE_LAYERS, Activation, all_layers, find_activations
@@ -77,20 +76,14 @@ def _kernel_rule(
     if scheme == "orthogonal":
         gain = auto_rule(None if act is None else act.kind, 1.0 if act is None else act.gain)[3]
         rows, cols = shape[-1], math.prod(shape[:-1])
-        return replace(base, distribution="orthogonal", gain=gain, std=gain / math.sqrt(max(rows, cols)))
+        return orthogonal_rule(base, gain, rows, cols)
     if scheme == "auto":
         rule, mode, distribution, gain = auto_rule(
             None if act is None else act.kind, 1.0 if act is None else act.gain
         )
     else:
         rule, mode, distribution, gain = _family(scheme, act)
-    fan_in, fan_out = fans_of(shape, "jax")
-    fan = fan_for_mode(mode, fan_in, fan_out)
-    std = variance_std(gain**2, fan)
-    return replace(
-        base, rule=rule, distribution=distribution, fan_mode=mode, fan=fan, gain=gain, std=std,
-        bound=math.sqrt(3.0) * std if distribution == "uniform" else None,
-    )  # fmt: skip
+    return variance_rule(base, rule, mode, distribution, gain, *fans_of(shape, "jax"))
 
 
 def _rules(layer: Any, scheme: str, act: Activation | None) -> list[tuple[Any, ParamRule]]:

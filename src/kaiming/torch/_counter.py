@@ -16,7 +16,7 @@ import torch
 from numpy.typing import NDArray
 
 from .. import stream
-from .._sampling import sampler_scale
+from .._rules import stream_parameters
 from ..structured import orthogonal
 from ._device_stream import sample_into, uses_device_stream
 from ._dtensor import local_index
@@ -79,12 +79,7 @@ def counter_values(
             return values
         out[...] = values
         return out
-    if rule.distribution == "uniform" and rule.bound is not None:
-        dist, scale = "uniform", float(rule.bound)
-    elif rule.distribution in ("uniform", "truncated_normal", "normal"):
-        dist, scale = rule.distribution, sampler_scale(rule.distribution, float(rule.std or 0.0))  # type: ignore[arg-type]
-    else:
-        raise ValueError(f"rule {rule.name}: distribution {rule.distribution!r} has no counter stream")
+    dist, scale = stream_parameters(rule)
     values = draw(dist, rule.shape, key, scale=scale, index=index, dtype=dtype, out=out)
     _zero_row(values, rule, index)
     return values

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from .._health import gradient_health_of, health_of, worst_health
+from .._health import gradient_health_of, health_of, summarize_health, worst_health
 from ._graph import Activation, module_activation
 from ._table import NamedRows, format_table, json_number
 from ._tensors import make_generator
@@ -115,14 +115,7 @@ class Analysis(NamedRows):
 
     def summary(self) -> str:
         """One sentence: all healthy, or the first layer of each problem."""
-        problems = []
-        for verdict in ("exploding", "vanishing", "dying"):
-            bad = [r.name for r in self.layers if r.health == verdict]
-            if bad:
-                problems.append(f"{len(bad)} {verdict} (first: {bad[0]})")
-        if not problems:
-            return f"all {len(self.layers)} layers healthy"
-        return f"{len(self.layers)} layers: " + ", ".join(problems)
+        return summarize_health([(r.name, r.health) for r in self.layers])
 
     def table(self) -> str:
         """The per-layer statistics as a plain-text table, under a one-line summary."""

@@ -80,8 +80,7 @@ import torch
 from torch import nn
 
 from .._checks import check_choice
-from .._rules import auto_rule
-from .._sampling import fan_for_mode, variance_std
+from .._rules import auto_rule, orthogonal_rule, variance_rule
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._activation_search import analyze_graph
@@ -229,19 +228,13 @@ def _weight_rule(
     if scheme == "orthogonal":
         gain = _auto(activation)[3]
         rows, cols = shape[0], math.prod(shape[1:])
-        return replace(base, distribution="orthogonal", gain=gain, std=gain / math.sqrt(max(rows, cols)))
+        return orthogonal_rule(base, gain, rows, cols)
     if scheme == "auto":
         rule, mode, distribution, gain = _auto(activation)
     else:
         rule, mode, distribution = _FAMILIES[scheme]
         gain = _he_gain(activation) if rule.startswith("he") else 1.0
-    fan_in, fan_out = _layer_fans(module, shape)
-    fan = fan_for_mode(mode, fan_in, fan_out)
-    std = variance_std(gain**2, fan)
-    return replace(
-        base, rule=rule, distribution=distribution, fan_mode=mode, fan=fan, gain=gain, std=std,
-        bound=math.sqrt(3.0) * std if distribution == "uniform" else None,
-    )  # fmt: skip
+    return variance_rule(base, rule, mode, distribution, gain, *_layer_fans(module, shape))
 
 
 def _label(activation: Activation | None) -> str | None:
