@@ -29,6 +29,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
 from .._checks import check_choice, check_fraction, check_positive_int
+from ._forward import batch_fits
 from ._schemes import (
     WEIGHT_LAYERS,
     Batch,
@@ -263,7 +264,7 @@ def _scan(
     handles.extend(own)
     watcher = _ReluWatcher(produced)
     try:
-        with watcher:
+        with batch_fits("batch", model, args), watcher:
             run_forward(model, args)
     finally:
         for handle in own:
