@@ -138,3 +138,18 @@ def test_the_models_own_type_error_passes_through(fn: Callable[..., Any], name: 
     with pytest.raises(TypeError, match="unsupported operand") as info:
         fn(nn.Sequential(nn.Linear(6, 8), nn.ReLU(), _TypeBug()), _x(16, 6))
     assert not str(info.value).startswith(name)
+
+
+@pytest.mark.parametrize("fn", [kt.lsuv_, kt.repair_dead_relus_])
+def test_a_meta_model_is_refused_naming_the_model(fn: Callable[..., Any]) -> None:
+    model = nn.Sequential(nn.Linear(6, 8, device="meta"), nn.ReLU(), nn.Linear(8, 3, device="meta"))
+    with pytest.raises(ValueError, match=r"^model has parameters on the meta device \(.*'0.weight'\)"):
+        fn(model, _x(16, 6))
+
+
+def test_analyze_names_the_meta_device_of_the_model() -> None:
+    model = nn.Sequential(nn.Linear(6, 8, device="meta"), nn.ReLU(), nn.Linear(8, 3, device="meta"))
+    with pytest.raises(
+        ValueError, match=r"^inputs does not fit the model: .* on cpu \(model parameters float32 on meta\)"
+    ):
+        kt.analyze(model, _x(16, 6))

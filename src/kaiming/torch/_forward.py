@@ -81,3 +81,14 @@ def batch_fits(
             f"{name} does not fit the model: its forward pass on {name} of {describe_inputs(args, kwargs)} "
             f"(model {_model_side(model)}) failed with {type(exc).__name__}: {first}"
         ) from exc
+
+
+def check_materialized(model: nn.Module, what: str) -> None:
+    """Refuse a model with parameters on the meta device: ``what`` needs their values."""
+    meta = next((name for name, p in model.named_parameters() if p.is_meta), None)
+    if meta is not None:
+        raise ValueError(
+            f"model has parameters on the meta device (no values, e.g. {meta!r}); {what} runs the "
+            "model on real data: initialize it first, e.g. "
+            'kaiming.torch.init_model(model, scheme, stream="counter")'
+        )

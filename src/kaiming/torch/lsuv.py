@@ -28,7 +28,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from .._checks import check_positive_int, check_real
-from ._forward import batch_fits
+from ._forward import batch_fits, check_materialized
 from ._schemes import (
     WEIGHT_LAYERS,
     Batch,
@@ -168,6 +168,7 @@ def lsuv_(
         (True, [True, True])
     """
     check_model(model)
+    check_materialized(model, "LSUV")
     args = check_batch(batch)
     tol = check_real("tol", tol)
     if tol <= 0:
