@@ -216,7 +216,7 @@ def test_init_model(scheme: Any, seed: Any, stream: Any, zero_init_residual: boo
 
 @MODEL_FUZZ
 @given(
-    st.sampled_from(["ok", "nan", "empty"]),
+    st.sampled_from(["ok", "nan", "inf", "empty", "width", "rank", "float64", "int64", "bool", "tuple"]),
     hostile_or(st.floats(0.01, 1.0), [0.0, -1.0, float("nan"), 1e308, None]),
     hostile_or(st.integers(1, 3), [0, -1, 10**9, 1.5]),
     hostile_or(st.integers(0, 2**32), HOSTILE_SEEDS),
@@ -225,7 +225,15 @@ def test_data_dependent_schemes(batch_kind: str, tol: Any, iters: Any, seed: Any
     batch = {
         "ok": torch.randn(16, 6, generator=torch.Generator().manual_seed(0)),
         "nan": torch.full((16, 6), float("nan")),
+        "inf": torch.full((16, 6), float("inf")),
         "empty": torch.empty(0, 6),
+        # batches that do not fit the model: refused with a ValueError naming the argument
+        "width": torch.randn(16, 5),
+        "rank": torch.randn(16, 2, 3),
+        "float64": torch.randn(16, 6, dtype=torch.float64),
+        "int64": torch.zeros(16, 6, dtype=torch.int64),
+        "bool": torch.zeros(16, 6, dtype=torch.bool),
+        "tuple": (torch.randn(16, 6), torch.randn(16, 6)),
     }[batch_kind]
     outcome(kt.lsuv_, _mlp(), batch, tol=tol, max_iters=iters, seed=seed)
     outcome(kt.repair_dead_relus_, _mlp(), batch, max_attempts=iters, seed=seed, also=("batch",))

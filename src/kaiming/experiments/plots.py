@@ -61,10 +61,9 @@ def plot_convergence(result: ConvergenceResult, path: str | Path, *, dpi: int = 
 
 
 def _save(fig: Any, path: str | Path, dpi: int) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    return path
+    from ._atomic import save_figure
+
+    return save_figure(fig, path, dpi)
 
 
 def plot_depth_heatmap(result: DepthResult, path: str | Path, *, dpi: int = 80) -> Path:

@@ -233,10 +233,9 @@ def plot_trainability(result: TrainabilityResult, path: str | Path, *, dpi: int 
     axes.set_ylabel("depth (hidden layers)")
     axes.set_title(f"tanh on digits, sigma_b^2 = {c.sigma_b2:g}: trainable iff depth < 6 xi_c?")
     axes.legend(loc="upper right", fontsize="small")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi)
-    return path
+    from ._atomic import save_figure
+
+    return save_figure(figure, path, dpi)
 
 
 def _edges(values: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -41,6 +41,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from .._health import gradient_health_of, health_of, summarize_health, worst_health
+from ._forward import batch_fits
 from ._graph import Activation, module_activation
 from ._table import NamedRows, format_table, json_number
 from ._tensors import make_generator
@@ -250,7 +251,7 @@ def _run_flow(
                 call.activation, call.post = str(activation), stats[call.units_dim]
 
     tracer = FlowTracer(layers, on_layer, on_activation)
-    with tracer.attached(model):
+    with tracer.attached(model), batch_fits("inputs", model, args, kwargs):
         output = model(*args, **kwargs)
     return output, calls
 

@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from .._checks import check_positive_int, check_real
+from ._forward import batch_fits, check_materialized
 from ._schemes import (
     WEIGHT_LAYERS,
     Batch,
@@ -142,7 +143,9 @@ def lsuv_(
 
     Args:
         model: the network; ``model(*batch)`` (or ``model(batch)``) must run.
-        batch: a tensor, or a tuple of tensors passed as positional arguments, with >= 2 samples.
+        batch: a tensor, or a tuple of tensors passed as positional arguments, with >= 2 samples
+            and finite values. A batch that does not fit the model (shape, dtype, device) or
+            makes a layer's output variance non-finite raises a ``ValueError``.
         tol: accepted distance of each output variance from 1; a number > 0.
         max_iters: most rescalings per layer, a positive int; a layer still off afterwards gets
             an :class:`LSUVWarning`.
@@ -165,6 +168,7 @@ def lsuv_(
         (True, [True, True])
     """
     check_model(model)
+    check_materialized(model, "LSUV")
     args = check_batch(batch)
     tol = check_real("tol", tol)
     if tol <= 0:
@@ -173,10 +177,15 @@ def lsuv_(
     if not isinstance(pre_init, bool):
         raise TypeError(f"pre_init must be a bool, got {pre_init!r}")
     gen = model_generator(model, seed, generator)
+    for index, arg in enumerate(args):
+        if (arg.is_floating_point() or arg.is_complex()) and not bool(torch.isfinite(arg).all()):
+            where = "batch" if len(args) == 1 else f"batch[{index}]"
+            raise ValueError(f"{where} holds non-finite values (NaN or inf); LSUV needs a finite batch")
 
     rows: list[LSUVLayer] = []
     with inspection(model) as handles:
-        order = forward_order(model, args, handles, _LSUV_LAYERS)
+        with batch_fits("batch", model, args):
+            order = forward_order(model, args, handles, _LSUV_LAYERS)
         if not order:
             raise ValueError(
                 "model has no Linear/Conv1d/2d/3d/ConvTranspose1d/2d/3d layer called by its forward "
@@ -214,11 +223,12 @@ def _rescale(
     """Rescale one layer's weight until its output variance is within ``tol`` of 1."""
     weight = layer_weight(layer)
     initial = var = _output_variance(layer, model, args, handles)
+    _check_finite(initial, name, layer)
     scale = 1.0
     iterations = 0
     reason = f"still {var:.4g} after {max_iters} rescalings"
     while not abs(var - 1.0) < tol and iterations < max_iters:
-        if not math.isfinite(var) or var <= 0.0:
+        if var <= 0.0:
             reason = f"is {var:.4g}, which no rescaling can bring to 1"
             break
         factor = 1.0 / math.sqrt(var)
@@ -226,6 +236,7 @@ def _rescale(
         scale *= factor
         iterations += 1
         var = _output_variance(layer, model, args, handles)
+        _check_finite(var, name, layer)
     converged = abs(var - 1.0) < tol
     if not converged:
         warnings.warn(
@@ -235,6 +246,15 @@ def _rescale(
             stacklevel=3,
         )
     return LSUVLayer(name, type(layer).__name__, scale, initial, var, iterations, converged)
+
+
+def _check_finite(var: float, name: str, layer: nn.Module) -> None:
+    """Refuse a non-finite output variance: no rescaling can fix it, and it would poison the weight."""
+    if not math.isfinite(var):
+        raise ValueError(
+            f"batch gives layer {name!r} ({type(layer).__name__}) a non-finite output variance ({var}); "
+            "LSUV needs finite activations (check the batch's scale and the layers before it)"
+        )
 
 
 def _output_variance(
@@ -250,7 +270,8 @@ def _output_variance(
     handle = layer.register_forward_hook(capture)
     handles.append(handle)
     try:
-        run_forward(model, args)
+        with batch_fits("batch", model, args):
+            run_forward(model, args)
     finally:
         handle.remove()
     if not seen:

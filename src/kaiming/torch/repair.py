@@ -29,6 +29,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
 from .._checks import check_choice, check_fraction, check_positive_int
+from ._forward import batch_fits, check_materialized
 from ._schemes import (
     WEIGHT_LAYERS,
     Batch,
@@ -155,6 +156,7 @@ def repair_dead_relus_(
         (5, 0, True)
     """
     check_model(model)
+    check_materialized(model, "dead-ReLU repair")
     args = check_batch(batch)
     max_dead_fraction = check_fraction("max_dead_fraction", max_dead_fraction)
     max_attempts = check_positive_int("max_attempts", max_attempts)
@@ -263,7 +265,7 @@ def _scan(
     handles.extend(own)
     watcher = _ReluWatcher(produced)
     try:
-        with watcher:
+        with batch_fits("batch", model, args), watcher:
             run_forward(model, args)
     finally:
         for handle in own:
