@@ -349,7 +349,7 @@ def test_bad_values_are_refused_at_once(
 
 def test_help_texts_are_clean_and_have_examples(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compare", "--help")
-    assert code == 0 and "dead %" in out and "%%" not in out
+    assert code == 0 and "dead units %" in out and "%%" not in out
     parser = cli.build_parser()
     choices = next(a for a in parser._actions if a.dest == "command").choices
     assert choices is not None

@@ -19,12 +19,12 @@ Failures name the file and line of the block.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import shlex
 import signal
-import traceback
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +101,9 @@ def parse(page: Path) -> list[Block]:
 
 
 BLOCKS = [block for page in PAGES for block in parse(page)]
-RUNNABLE = [block for block in BLOCKS if block.lang in RUN_LANGS]
+RUNNABLE = [block for block in BLOCKS if block.lang in RUN_LANGS and block.marker != "skip"]
+"""The blocks that run here; a skipped block is not a test (``test_markers_give_a_reason`` checks it
+says why)."""
 
 
 def test_markers_give_a_reason() -> None:
@@ -153,14 +155,18 @@ def _compare(block: Block, printed: str) -> None:
 
 
 def _run_python(block: Block) -> str:
-    namespace = {"__name__": "__main__"}
-    printed = io.StringIO()
+    """Run the block in a fresh interpreter (as a reader would paste it), in the current folder."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     try:
-        with contextlib.redirect_stdout(printed):
-            exec(compile(block.code, block.where, "exec"), namespace)
-    except Exception:
-        pytest.fail(f"{block.where}: the python block raised:\n{traceback.format_exc(limit=-3)}")
-    return printed.getvalue()
+        done = subprocess.run(
+            [sys.executable, "-c", block.code], capture_output=True, text=True, env=env, timeout=TIME_LIMIT
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{block.where}: the block ran for more than {TIME_LIMIT} s")
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-12:])
+        pytest.fail(f"{block.where}: the python block raised (exit {done.returncode}):\n{tail}")
+    return done.stdout
 
 
 def _commands(block: Block) -> list[list[str]]:
@@ -207,14 +213,14 @@ def _run_bash(block: Block, capsys: pytest.CaptureFixture[str]) -> str:
 def test_block_runs(
     block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if block.marker == "skip":
-        assert block.reason, f"{block.where}: a skipped block must say why"
-        pytest.skip(f"{block.where}: {block.reason}")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "jax"))
-    with _time_limit(block):
-        printed = _run_python(block) if block.lang in ("python", "py") else _run_bash(block, capsys)
+    if block.lang in ("python", "py"):
+        printed = _run_python(block)
+    else:
+        with _time_limit(block):
+            printed = _run_bash(block, capsys)
     _compare(block, printed)
 
 

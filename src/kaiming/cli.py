@@ -344,7 +344,7 @@ def _add_compare(sub: Any) -> None:
         "compare",
         help="compare inits: summary table and variance-evolution plot",
         description="Probe the same network with several inits; print last-layer std, first vanishing "
-        "layer, dead units %%, zero values %%, the gradient reaching layer 1 and a verdict on the "
+        "layer, dead units %, zero values %, the gradient reaching layer 1 and a verdict on the "
         "forward and backward passes; --plot draws std per layer (log scale), forward and backward, "
         "theory dashed.",
         epilog=_COMPARE_EXAMPLES,

@@ -20,7 +20,7 @@ __all__ = ["InitializationError", "audit"]
 _SHOWN = 12
 
 
-class InitializationError(RuntimeError):
+class InitializationError(ValueError):
     """A parameter or buffer was left unwritten, is not finite, or could not be initialized.
 
     ``tensors`` lists the fully-qualified names involved.
