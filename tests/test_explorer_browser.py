@@ -330,6 +330,7 @@ def test_shared_url_restores_the_same_view(page: Page, browser: Browser, base_ur
     page.fill("#seed", "7")
     page.check("#bn")
     wait_for_layers(page, 12)
+    settled(page)  # the rows must not be redrawn by a late answer while layer 5 is picked
     # Pick layer 5 with the keyboard: focus its row and press Enter.
     page.focus("#layers tbody tr:nth-child(5)")
     page.keyboard.press("Enter")

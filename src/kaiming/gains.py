@@ -89,7 +89,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         return _fixed_gain(name)
     value = _PARAMETRIZED[name] if param is None else check_real("param", param)
     if name in ("leaky_relu", "prelu"):
-        return math.sqrt(2.0) / math.hypot(1.0, value)  # sqrt(2 / (1 + a**2)), no overflow
+        if abs(value) < 1e150:  # torch's expression, so the float is torch's bit for bit
+            return math.sqrt(2.0 / (1 + value**2))
+        return math.sqrt(2.0) / math.hypot(1.0, value)  # the same for slopes whose square overflows
     if name == "softplus" and value <= 0:
         raise ValueError(f"softplus param (beta) must be > 0, got {value}")
     gain = _second_moment_gain(name, value)
