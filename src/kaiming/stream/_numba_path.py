@@ -124,17 +124,21 @@ def _make_words() -> Any:
                 _U64(first + i), k0, k1
             )
 
-    return numba.njit(cache=True, error_model="numpy")(words_of)
+    return words_of
 
 
-_words_jit = _make_words()
+# Plain functions inlined into each kernel (not dispatchers): numba keys a cached closure on its
+# variables' pickled values, and a dispatcher pickles differently in every process, which made
+# every process miss the disk cache, compile for seconds and add an entry to it.
+_words_of = register_jitable(inline="always", error_model="numpy")(_make_words())
+_words_jit = numba.njit(cache=True, error_model="numpy")(_words_of)  # alone, for benchmarks
 
 
 def _make_kernel(dist_key: tuple[str, str]) -> Any:
     fn, n_words, n_values = _transforms.GROUP_FUNCTIONS[dist_key]
-    apply = numba.njit(cache=True, error_model="numpy")(_APPLY[n_words, n_values](fn))
+    apply = register_jitable(inline="always", error_model="numpy")(_APPLY[n_words, n_values](fn))
     per_block = _transforms.values_per_block(dist_key)
-    words_of = _words_jit
+    words_of = _words_of
     stamp = _STAMP
 
     def kernel(k0, k1, starts, lengths, offsets, scale, out):  # type: ignore[no-untyped-def]
