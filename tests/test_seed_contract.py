@@ -60,3 +60,15 @@ def test_he_init_accepts_numpy_integers() -> None:
 def test_he_init_rejects_bad_seeds(seed: object) -> None:
     with pytest.raises((TypeError, ValueError), match="seed"):
         kaiming.he_init(4, 4, seed=seed)  # type: ignore[arg-type]
+
+
+def test_he_init_refuses_a_request_beyond_memory_naming_its_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The peak of ``he_init`` is 16 bytes per value (the float64 draw and the scaled result):
+    with exactly that much memory it runs, with one byte less it is refused, naming the shape."""
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(16 * 300 * 200))
+    assert kaiming.he_init(300, 200, seed=0).shape == (300, 200)
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(16 * 300 * 200 - 1))
+    with pytest.raises(ValueError, match=r"^\(fan_in, fan_out\)=\(300, 200\) as float64 needs about"):
+        kaiming.he_init(300, 200, seed=0)
+    with pytest.raises(ValueError, match=r"\(fan_in, fan_out\)"):
+        kaiming.he_init(2**40, 2**40)
