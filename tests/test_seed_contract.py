@@ -62,7 +62,7 @@ def test_he_init_rejects_bad_seeds(seed: object) -> None:
         kaiming.he_init(4, 4, seed=seed)  # type: ignore[arg-type]
 
 
-def test_he_init_refuses_a_request_beyond_memory_naming_its_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_he_init_refuses_requests_beyond_memory_naming_its_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     """The peak of ``he_init`` is 16 bytes per value (the float64 draw and the scaled result):
     with exactly that much memory it runs, with one byte less it is refused, naming the shape."""
     monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(16 * 300 * 200))
