@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from .._activations import get_activation
-from ._quadrature import half_nodes
+from ._quadrature import gaussian_nodes
 
 __all__ = ["BatchMoments", "batch_moments", "batch_variance", "inverse_variance", "kept_share"]
 
@@ -67,10 +67,7 @@ def batch_moments(activation: str, q: float, param: float) -> BatchMoments:
             (1.0 + slope) / 2.0, (1.0 - slope) * half, (1.0 + slope) * q / 2.0, (1.0 + slope) * q / 2.0
         )
     act = get_activation(activation)
-    t, w = half_nodes()
-    s = math.sqrt(q)
-    z = np.concatenate([s * t, -s * t])
-    weights = np.concatenate([w, w])
+    z, weights = gaussian_nodes(q)
     with np.errstate(over="ignore", invalid="ignore"):
         d = act.grad(z, param)
         phi = act(z, param)

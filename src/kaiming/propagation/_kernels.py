@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._activations import get_activation
-from ._quadrature import half_nodes as _half_nodes
+from ._quadrature import gaussian_nodes
 
 __all__ = ["HOMOGENEOUS", "Kernels", "homogeneous_factor"]
 
@@ -81,10 +81,9 @@ class Kernels:
 
     # ----- one input: vectorized over q -----
     def _nodes(self, q: Array) -> tuple[Array, Array, Array]:
-        t, w = _half_nodes()
-        z = np.concatenate([t, -t])
+        z, w = gaussian_nodes()
         u = np.sqrt(np.asarray(q, dtype=np.float64))[..., None] * z
-        return u, z, np.concatenate([w, w])
+        return u, z, w
 
     def second(self, q: Array) -> Array:
         """``E[phi(u)**2]``, ``u ~ N(0, q)``."""

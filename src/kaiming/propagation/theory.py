@@ -49,7 +49,7 @@ from .._checks import check_nonnegative, check_positive_int
 from . import _batchnorm as bn_theory
 from ._inits import InitSpec, resolve_activation, resolve_init
 from ._limits import check_sizes, check_widths
-from ._quadrature import half_nodes
+from ._quadrature import gaussian_nodes
 
 __all__ = [
     "BN_EPS",
@@ -88,10 +88,7 @@ class GaussianMoments:
 def _numeric_moments(activation: str, q: float, param: float) -> GaussianMoments:
     """The four moments by Gauss-Legendre on each half-line (exact split at the kink at 0)."""
     act = get_activation(activation)
-    t, w = half_nodes()
-    s = math.sqrt(q)
-    z = np.concatenate([s * t, -s * t])
-    weights = np.concatenate([w, w])
+    z, weights = gaussian_nodes(q)
     with np.errstate(over="ignore", invalid="ignore"):
         phi = act(z, param)
         dphi2 = act.grad(z, param) ** 2
