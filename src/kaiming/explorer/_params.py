@@ -262,7 +262,9 @@ def init_menu() -> list[dict[str, str]]:
     ]
 
 
-def _parse(table: Sequence[Param], items: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def _values(table: Sequence[Param], items: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Each parameter of ``table`` parsed from ``items`` (its default when absent); an unknown or
+    repeated parameter is a ``BadRequestError``."""
     by_name = {p.name: p for p in table}
     values: dict[str, Any] = {p.name: p.default for p in table}
     seen: set[str] = set()
@@ -274,6 +276,11 @@ def _parse(table: Sequence[Param], items: Sequence[tuple[str, str]]) -> dict[str
             raise BadRequestError(f"Parameter {key!r} is given more than once")
         seen.add(key)
         values[key] = param.parse(raw)
+    return values
+
+
+def _parse(table: Sequence[Param], items: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    values = _values(table, items)
     depth = values["depth"]
     if values["layer"] is None:
         values["layer"] = depth
@@ -400,17 +407,7 @@ def parse_phase(items: Sequence[tuple[str, str]]) -> dict[str, Any]:
         >>> kw["init"], kw["activation"], kw["bias_std"], kw["width"]
         ('xavier_normal', 'tanh', 0.1, 256)
     """
-    by_name = {p.name: p for p in PHASE_PARAMS}
-    values: dict[str, Any] = {p.name: p.default for p in PHASE_PARAMS}
-    seen: set[str] = set()
-    for key, raw in items:
-        param = by_name.get(key)
-        if param is None:
-            raise BadRequestError(f"Unknown parameter {key!r}; allowed: {_allowed(list(by_name))}")
-        if key in seen:
-            raise BadRequestError(f"Parameter {key!r} is given more than once")
-        seen.add(key)
-        values[key] = param.parse(raw)
+    values = _values(PHASE_PARAMS, items)
     kwargs = probe_kwargs(
         values["init"],
         {
