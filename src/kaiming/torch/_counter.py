@@ -19,7 +19,7 @@ from .. import stream
 from .._rules import stream_parameters
 from ..structured import orthogonal
 from ._device_stream import sample_into, uses_device_stream
-from ._dtensor import local_index
+from ._dtensor import local_part
 from ._plan import ParamRule
 
 __all__ = ["counter_fill_", "counter_values", "draw"]
@@ -97,12 +97,9 @@ def _zero_row(values: NDArray[np.floating[Any]], rule: ParamRule, index: Index) 
 def counter_fill_(tensor: torch.Tensor, rule: ParamRule, seed: int) -> None:
     """Write the rule's values into ``tensor`` in place: the whole tensor, or for a DTensor the
     part its placements give this rank (computing only that part)."""
-    index: Index = None
-    if _is_dtensor(tensor):
-        index = local_index(tensor)
-        tensor = tensor.to_local()  # type: ignore[attr-defined]
-        if tensor.numel() == 0:
-            return
+    tensor, index = local_part(tensor)
+    if index is not None and tensor.numel() == 0:
+        return
     if rule.distribution == "constant":
         with torch.no_grad():
             tensor.fill_(0.0 if rule.value is None else rule.value)
@@ -126,11 +123,3 @@ def _numpy_view(tensor: torch.Tensor) -> NDArray[np.floating[Any]] | None:
         return None
     view: NDArray[np.floating[Any]] = tensor.detach().numpy()
     return view
-
-
-def _is_dtensor(tensor: torch.Tensor) -> bool:
-    if not torch.distributed.is_available():
-        return False
-    from torch.distributed.tensor import DTensor
-
-    return isinstance(tensor, DTensor)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["local_index"]
+__all__ = ["is_dtensor", "local_index", "local_part"]
+
+
+def is_dtensor(tensor: object) -> bool:
+    """Whether ``tensor`` is a ``torch.distributed.tensor.DTensor`` (False without distributed)."""
+    if not torch.distributed.is_available():
+        return False
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(tensor, DTensor)
 
 
 def local_index(param: torch.Tensor) -> tuple[slice, ...]:
@@ -27,3 +36,13 @@ def local_index(param: torch.Tensor) -> tuple[slice, ...]:
             f"tensor has shape {local} (unsupported sharding)"
         )
     return tuple(slice(o, o + n) for o, n in zip(offset, shape, strict=True))
+
+
+def local_part(tensor: torch.Tensor) -> tuple[torch.Tensor, tuple[slice, ...] | None]:
+    """The tensor this rank writes and the slice of the global tensor it holds: a DTensor's
+    local part and ``local_index``, or a plain tensor itself and ``None`` (the whole)."""
+    if not is_dtensor(tensor):
+        return tensor, None
+    index = local_index(tensor)
+    local: torch.Tensor = tensor.to_local()  # type: ignore[attr-defined]
+    return local, index

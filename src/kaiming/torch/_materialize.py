@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ._audit import InitializationError, audit, names_text
-from ._counter import _is_dtensor
+from ._dtensor import is_dtensor as _is_dtensor
 from ._plan import ParamRule
 from ._record import record_of
 from ._replay import replay_

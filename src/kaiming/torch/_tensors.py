@@ -8,6 +8,11 @@ in * prod(kernel)`` and ``fan_out = out * prod(kernel)``), returns the same tens
   device, used and advanced) *or* ``seed=`` (an int, giving a fresh generator seeded with it);
   with neither, a fresh generator seeded from OS entropy is used. torch's global RNG is never
   read or advanced;
+- or, for the variance-scaling family, ``normal_``, ``uniform_``, ``trunc_normal_`` and
+  ``orthogonal_``, ``key=kaiming.stream.key(seed, name)``: the counter stream, computed on the
+  tensor's own device (``kaiming.torch._keyed``), bit for bit the NumPy family's keyed values
+  (``kaiming.he_normal(shape, layout="torch", key=...)``...); a DTensor writes only its local
+  shard, with the global shape's fans;
 - draws float16/bfloat16 tensors in float32 and rounds once (so the same seed gives the same
   values, up to rounding, in every floating dtype), float64 tensors in float64;
 - refuses meta tensors, integer/bool/complex tensors, and tensors with fewer than 2 dims where
@@ -21,9 +26,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
 import warnings
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -41,8 +48,11 @@ from .._checks import (
 from .._sampling import TRUNCATION, fan_for_mode, sampler_scale, variance_std
 from ..fans import fans_of
 from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, _gain_for
+from ..stream import StreamKey
+from ._dtensor import local_part
+from ._keyed import Keyed
 from ._limits import check_magnitude, guarded_fill, may_overflow
-from ._truncated import truncated_normal
+from ._truncated import truncated_normal, truncated_normal_from
 
 __all__ = [
     "GainInitializer",
@@ -183,9 +193,23 @@ ZERO_ELEMENT_WARNING = "Initializing zero-element tensors is a no-op"
 """``torch.nn.init``'s warning text for a zero-element tensor (tests compare it with torch's, live)."""
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` (for a ``warnings.warn`` in the function calling this) of the first
+    frame outside ``kaiming.torch``: warnings point at the user's call however deep the helper."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def _empty(tensor: torch.Tensor) -> bool:
     if tensor.numel() == 0:
-        warnings.warn(ZERO_ELEMENT_WARNING, stacklevel=3)
+        warnings.warn(ZERO_ELEMENT_WARNING, stacklevel=_caller_level())
         return True
     return False
 
@@ -194,9 +218,14 @@ def _empty(tensor: torch.Tensor) -> bool:
 # the distributions (internal: model_init calls these with std/bound it computed from the fans)
 # ---------------------------------------------------------------------------------------------
 
+Source = torch.Generator | Keyed
+"""Where a fill's random numbers come from: a ``torch.Generator`` or a stream key (``Keyed``)."""
 
-def fill_normal(tensor: torch.Tensor, mean: float, std: float, gen: torch.Generator) -> torch.Tensor:
+
+def fill_normal(tensor: torch.Tensor, mean: float, std: float, gen: Source) -> torch.Tensor:
     """``N(mean, std**2)`` into a validated tensor (internal)."""
+    if isinstance(gen, Keyed):
+        return gen.affine_(tensor, "normal", std, mean)
 
     def draw(dtype: torch.dtype) -> torch.Tensor:
         out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
@@ -205,8 +234,10 @@ def fill_normal(tensor: torch.Tensor, mean: float, std: float, gen: torch.Genera
     return _fill(tensor, draw)
 
 
-def fill_uniform(tensor: torch.Tensor, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
+def fill_uniform(tensor: torch.Tensor, low: float, high: float, gen: Source) -> torch.Tensor:
     """``U(low, high)`` into a validated tensor (internal)."""
+    if isinstance(gen, Keyed):  # the stream's U(-1, 1), scaled and shifted (kaiming.uniform)
+        return gen.affine_(tensor, "uniform", (high - low) / 2.0, (low + high) / 2.0)
 
     def draw(dtype: torch.dtype) -> torch.Tensor:
         out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
@@ -216,39 +247,53 @@ def fill_uniform(tensor: torch.Tensor, low: float, high: float, gen: torch.Gener
 
 
 def fill_truncated(
-    tensor: torch.Tensor, mean: float, std: float, low: float, high: float, gen: torch.Generator
+    tensor: torch.Tensor, mean: float, std: float, low: float, high: float, gen: Source
 ) -> torch.Tensor:
     """``N(mean, std**2)`` restricted to ``(low, high)`` by a tail-exact inverse CDF in float64
     (internal; ``kaiming.torch._truncated``): no value on or outside a bound."""
-    with torch.no_grad():
-        tensor.copy_(
-            truncated_normal(tuple(tensor.shape), mean, std, low, high, gen, tensor.dtype, tensor.device)
+    shape, dtype, device = tuple(tensor.shape), tensor.dtype, tensor.device
+    if isinstance(gen, Keyed):
+        values = truncated_normal_from(
+            shape, mean, std, low, high, gen.uniforms(shape, device), dtype, device
         )
+    else:
+        values = truncated_normal(shape, mean, std, low, high, gen, dtype, device)
+    with torch.no_grad():
+        tensor.copy_(values)
     return tensor
 
 
 def fill_distribution(
-    tensor: torch.Tensor, distribution: Distribution, std: float, gen: torch.Generator
+    tensor: torch.Tensor, distribution: Distribution, std: float, gen: Source
 ) -> torch.Tensor:
     """Zero-mean ``distribution`` with standard deviation ``std`` (internal).
 
     ``"uniform"`` is ``U(-sqrt(3) std, sqrt(3) std)``; ``"truncated_normal"`` is ``N(0, s**2)``
-    cut at ``±2 s`` with ``s = std / 0.8796`` so that the result has std ``std``.
+    cut at ``±2 s`` with ``s = std / 0.8796`` so that the result has std ``std``. With a key,
+    the stream's own samplers (``kaiming.variance_scaling(..., key=...)``).
     """
     scale = sampler_scale(distribution, std)
+    if isinstance(gen, Keyed):
+        return gen.fill_(tensor, distribution, scale)
     if distribution == "normal":
         return fill_normal(tensor, 0.0, scale, gen)
     if distribution == "uniform":
         return fill_uniform(tensor, -scale, scale, gen)
+    if scale == 0:  # N(0, 0) cut at 0: all zeros
+        with torch.no_grad():
+            return tensor.zero_()
     return fill_truncated(tensor, 0.0, scale, -TRUNCATION * scale, TRUNCATION * scale, gen)
 
 
-def fill_orthogonal(tensor: torch.Tensor, gain: float, gen: torch.Generator) -> torch.Tensor:
+def fill_orthogonal(tensor: torch.Tensor, gain: float, gen: Source) -> torch.Tensor:
     """(Semi-)orthogonal ``(shape[0], prod(shape[1:]))`` matrix times ``gain`` (internal).
 
     QR of a Gaussian matrix with the signs of R's diagonal folded into Q (Haar measure), as
-    ``torch.nn.init.orthogonal_`` does; computed in float32 (float64 for float64 tensors).
+    ``torch.nn.init.orthogonal_`` does; computed in float32 (float64 for float64 tensors). With a
+    key, ``kaiming.orthogonal(..., layout="torch", key=...)`` (NumPy, float64 QR on the host).
     """
+    if isinstance(gen, Keyed):
+        return gen.orthogonal_(tensor, gain)
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
 
@@ -272,17 +317,128 @@ def fill_array(tensor: torch.Tensor, values: NDArray[np.floating]) -> torch.Tens
 
 
 # ---------------------------------------------------------------------------------------------
+# randomness of a public call: generator, seed or key
+# ---------------------------------------------------------------------------------------------
+
+
+def _randomness(
+    tensor: torch.Tensor,
+    generator: torch.Generator | None,
+    seed: int | None,
+    key: StreamKey | None,
+) -> tuple[torch.Tensor, Source]:
+    """The tensor to write and where its numbers come from.
+
+    ``key`` (a ``kaiming.stream.StreamKey``) gives the counter stream over ``tensor``'s global
+    shape; a DTensor then writes its local shard alone (``local_part``). Otherwise the tensor
+    itself and ``make_generator``'s generator. At most one of generator/seed/key.
+    """
+    if key is None:
+        return tensor, make_generator(tensor.device, generator=generator, seed=seed)
+    if not isinstance(key, StreamKey):
+        raise TypeError(f"key must be a kaiming.stream.StreamKey (from kaiming.stream.key), got {key!r}")
+    for name, value in (("generator", generator), ("seed", seed)):
+        if value is not None:
+            raise ValueError(
+                f"pass either key (counter-based stream) or {name} (torch generator), not both; "
+                f"got key={key!r} and {name}={value!r}"
+            )
+    target, index = local_part(tensor)
+    return target, Keyed(key, tuple(tensor.shape), index)
+
+
+def _drawn(
+    tensor: torch.Tensor,
+    generator: torch.Generator | None,
+    seed: int | None,
+    key: StreamKey | None,
+) -> tuple[torch.Tensor, Source] | None:
+    """``_randomness``, or ``None`` when there is nothing to write: a zero-element tensor (a
+    warned no-op, as in torch) or a rank whose shard is empty."""
+    target, source = _randomness(tensor, generator, seed, key)
+    if _empty(tensor) or target.numel() == 0:
+        return None
+    return target, source
+
+
+# ---------------------------------------------------------------------------------------------
 # public in-place initializers
 # ---------------------------------------------------------------------------------------------
 
 
-def _fans(tensor: torch.Tensor) -> tuple[int, int]:
-    return fans_of(tuple(tensor.shape), "torch")
-
-
 def _fan(tensor: torch.Tensor, mode: str) -> float:
-    fan_in, fan_out = _fans(tensor)
+    fan_in, fan_out = fans_of(tuple(tensor.shape), "torch")
     return fan_for_mode(mode, fan_in, fan_out)
+
+
+def _fill_checked(
+    tensor: torch.Tensor,
+    name: str,
+    value: float,
+    distribution: Distribution,
+    std: float,
+    gen: Source,
+) -> torch.Tensor:
+    """``fill_distribution``, refusing values beyond the tensor's dtype (errors name ``name``)."""
+    scale = sampler_scale(distribution, std)
+    if distribution != "normal":
+        check_magnitude(tensor, name, value, scale * (1.0 if distribution == "uniform" else TRUNCATION))
+    elif may_overflow(tensor, 0.0, scale):
+        check_magnitude(tensor, name, value, scale)
+        return guarded_fill(tensor, name, value, lambda t: fill_distribution(t, distribution, std, gen))
+    return fill_distribution(tensor, distribution, std, gen)
+
+
+def _variance_scaled_(
+    tensor: torch.Tensor,
+    name: str,
+    value: float,
+    scale: float,
+    mode: Mode,
+    distribution: Distribution,
+    generator: torch.Generator | None,
+    seed: int | None,
+    key: StreamKey | None,
+) -> torch.Tensor:
+    """The one implementation of the variance-scaling family: zero-mean ``distribution`` with
+    variance ``scale / fan`` (fans of the global shape); errors about the values' size name
+    ``name=value`` (``scale``, or ``gain`` for the named initializers)."""
+    _check_tensor(tensor, min_dims=2)
+    drawn = _drawn(tensor, generator, seed, key)
+    if drawn is not None:
+        target, source = drawn
+        _fill_checked(target, name, value, distribution, variance_std(scale, _fan(tensor, mode)), source)
+    return tensor
+
+
+def _kaiming_(
+    tensor: torch.Tensor,
+    a: float,
+    mode: str,
+    nonlinearity: str,
+    distribution: Distribution,
+    generator: torch.Generator | None,
+    seed: int | None,
+    key: StreamKey | None,
+) -> torch.Tensor:
+    """He/Kaiming: variance ``calculate_gain(nonlinearity, a)**2 / fan``."""
+    checked: Mode = check_choice("mode", mode, ("fan_in", "fan_out"))
+    gain = _gain_for(a, nonlinearity)
+    return _variance_scaled_(tensor, "gain", gain, gain**2, checked, distribution, generator, seed, key)
+
+
+def _gain_scaled_(
+    tensor: torch.Tensor,
+    gain: float,
+    mode: Mode,
+    distribution: Distribution,
+    generator: torch.Generator | None,
+    seed: int | None,
+    key: StreamKey | None,
+) -> torch.Tensor:
+    """Xavier (``fan_avg``) and LeCun (``fan_in``): variance ``gain**2 / fan``."""
+    gain = check_squarable("gain", check_nonnegative("gain", gain))
+    return _variance_scaled_(tensor, "gain", gain, gain**2, mode, distribution, generator, seed, key)
 
 
 def variance_scaling_(
@@ -293,6 +449,7 @@ def variance_scaling_(
     *,
     generator: torch.Generator | None = None,
     seed: int | None = None,
+    key: StreamKey | None = None,
 ) -> torch.Tensor:
     """Fill ``tensor`` with zero-mean values of variance ``scale / fan``, in place.
 
@@ -300,7 +457,8 @@ def variance_scaling_(
     ``(out, in, *kernel)``; ``distribution`` is ``"normal"``, ``"uniform"``
     (``U(-b, b)``, ``b = sqrt(3 scale / fan)``) or ``"truncated_normal"`` (cut at 2 sigma and
     rescaled so the std is exactly ``sqrt(scale / fan)``). The NumPy twin is
-    ``kaiming.variance_scaling(..., layout="torch")``.
+    ``kaiming.variance_scaling(..., layout="torch")``; with ``key=`` the values equal its keyed
+    draw bit for bit.
 
     Example:
         >>> w = variance_scaling_(torch.empty(256, 512), 2.0, "fan_in", "uniform", seed=0)
@@ -310,50 +468,7 @@ def variance_scaling_(
     scale = check_nonnegative("scale", scale)
     mode = check_choice("mode", mode, MODES)
     distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
-    _check_tensor(tensor, min_dims=2)
-    gen = make_generator(tensor.device, generator=generator, seed=seed)
-    if _empty(tensor):
-        return tensor
-    return _fill_checked(tensor, "scale", scale, distribution, variance_std(scale, _fan(tensor, mode)), gen)
-
-
-def _fill_checked(
-    tensor: torch.Tensor,
-    name: str,
-    value: float,
-    distribution: Distribution,
-    std: float,
-    gen: torch.Generator,
-) -> torch.Tensor:
-    """``fill_distribution``, refusing values beyond the tensor's dtype (errors name ``name``)."""
-    scale = sampler_scale(distribution, std)
-    if distribution == "truncated_normal" and scale == 0:  # N(0, 0) cut at 0: all zeros
-        with torch.no_grad():
-            return tensor.zero_()
-    if distribution != "normal":
-        check_magnitude(tensor, name, value, scale * (1.0 if distribution == "uniform" else TRUNCATION))
-    elif may_overflow(tensor, 0.0, scale):
-        check_magnitude(tensor, name, value, scale)
-        return guarded_fill(tensor, name, value, lambda t: fill_distribution(t, distribution, std, gen))
-    return fill_distribution(tensor, distribution, std, gen)
-
-
-def _scaled_(
-    tensor: torch.Tensor,
-    name: str,
-    value: float,
-    scale: float,
-    mode: Mode,
-    distribution: Distribution,
-    generator: torch.Generator | None,
-    seed: int | None,
-) -> torch.Tensor:
-    """``variance_scaling_`` whose errors about the values' size name ``name`` (e.g. ``gain``)."""
-    _check_tensor(tensor, min_dims=2)
-    gen = make_generator(tensor.device, generator=generator, seed=seed)
-    if _empty(tensor):
-        return tensor
-    return _fill_checked(tensor, name, value, distribution, variance_std(scale, _fan(tensor, mode)), gen)
+    return _variance_scaled_(tensor, "scale", scale, scale, mode, distribution, generator, seed, key)
 
 
 class KaimingInitializer(Protocol):
@@ -368,6 +483,7 @@ class KaimingInitializer(Protocol):
         *,
         generator: torch.Generator | None = ...,
         seed: int | None = ...,
+        key: StreamKey | None = ...,
     ) -> torch.Tensor: ...
 
 
@@ -381,67 +497,53 @@ class GainInitializer(Protocol):
         *,
         generator: torch.Generator | None = ...,
         seed: int | None = ...,
+        key: StreamKey | None = ...,
     ) -> torch.Tensor: ...
 
 
-def _named(fn: Any, name: str, doc: str) -> None:
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc
-    fn.__module__ = __name__
-
-
-def _kaiming(distribution: Distribution, name: str, doc: str) -> KaimingInitializer:
-    def initializer(
-        tensor: torch.Tensor,
-        a: float = 0.0,
-        mode: str = "fan_in",
-        nonlinearity: str = "leaky_relu",
-        *,
-        generator: torch.Generator | None = None,
-        seed: int | None = None,
-    ) -> torch.Tensor:
-        checked: Mode = check_choice("mode", mode, ("fan_in", "fan_out"))
-        gain = _gain_for(a, nonlinearity)
-        return _scaled_(tensor, "gain", gain, gain**2, checked, distribution, generator, seed)
-
-    _named(initializer, name, doc)
-    return initializer
-
-
-def _gain_scaled(mode: Mode, distribution: Distribution, name: str, doc: str) -> GainInitializer:
-    def initializer(
-        tensor: torch.Tensor,
-        gain: float = 1.0,
-        *,
-        generator: torch.Generator | None = None,
-        seed: int | None = None,
-    ) -> torch.Tensor:
-        gain = check_squarable("gain", check_nonnegative("gain", gain))
-        return _scaled_(tensor, "gain", gain, gain**2, mode, distribution, generator, seed)
-
-    _named(initializer, name, doc)
-    return initializer
-
-
-kaiming_normal_ = _kaiming(
-    "normal",
-    "kaiming_normal_",
+def kaiming_normal_(
+    tensor: torch.Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """He/Kaiming normal, in place: ``N(0, std**2)``, ``std = gain / sqrt(fan)``.
 
     ``gain = calculate_gain(nonlinearity, a)``. torch's defaults are kept on purpose so that
     code ported from ``torch.nn.init.kaiming_normal_`` behaves the same: ``nonlinearity=
     "leaky_relu"`` with ``a=0`` *is* ReLU (gain ``sqrt(2)``); pass ``a`` for a leaky slope.
     ``mode`` is ``"fan_in"`` (preserves forward variance) or ``"fan_out"`` (backward).
+    ``key=kaiming.stream.key(seed, name)`` draws from the counter stream instead:
+    the values of ``kaiming.he_normal(shape, layout="torch", key=...)``, bit for bit.
 
     Example:
         >>> w = kaiming_normal_(torch.empty(128, 1024), seed=0)
         >>> round(float(w.std()) * (1024 / 2) ** 0.5, 1)
         1.0
-    """,
-)
-kaiming_uniform_ = _kaiming(
-    "uniform",
-    "kaiming_uniform_",
+        >>> import kaiming
+        >>> k = kaiming.stream.key(0, "fc.weight")
+        >>> w = kaiming_normal_(torch.empty(128, 1024), key=k)
+        >>> ref = kaiming.he_normal((128, 1024), layout="torch", key=k, dtype=np.float32)
+        >>> bool(np.array_equal(w.numpy(), ref))
+        True
+    """
+    return _kaiming_(tensor, a, mode, nonlinearity, "normal", generator, seed, key)
+
+
+def kaiming_uniform_(
+    tensor: torch.Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """He/Kaiming uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(3 / fan)``.
 
     Arguments and defaults as ``kaiming_normal_`` (``torch.nn.init.kaiming_uniform_``
@@ -452,92 +554,140 @@ kaiming_uniform_ = _kaiming(
         >>> w = kaiming_uniform_(torch.empty(64, 50), seed=0)
         >>> bool(w.abs().max() <= (6 / 50) ** 0.5)
         True
-    """,
-)
-he_truncated_normal_ = _kaiming(
-    "truncated_normal",
-    "he_truncated_normal_",
+    """
+    return _kaiming_(tensor, a, mode, nonlinearity, "uniform", generator, seed, key)
+
+
+def he_truncated_normal_(
+    tensor: torch.Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """He normal truncated at 2 sigma and rescaled to std ``gain / sqrt(fan)``, in place.
 
     Example:
         >>> w = he_truncated_normal_(torch.empty(64, 128), seed=0)
         >>> bool(w.abs().max() <= 2 * (2 / 128) ** 0.5 / 0.8796 + 1e-6)
         True
-    """,
-)
+    """
+    return _kaiming_(tensor, a, mode, nonlinearity, "truncated_normal", generator, seed, key)
+
+
 he_normal_ = kaiming_normal_
 he_uniform_ = kaiming_uniform_
 
-xavier_normal_ = _gain_scaled(
-    "fan_avg",
-    "normal",
-    "xavier_normal_",
+
+def xavier_normal_(
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """Xavier/Glorot normal, in place: ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
     Example:
         >>> w = xavier_normal_(torch.empty(300, 100), seed=0)
         >>> round(float(w.std()), 3)                     # sqrt(2 / 400)
         0.071
-    """,
-)
-xavier_uniform_ = _gain_scaled(
-    "fan_avg",
-    "uniform",
-    "xavier_uniform_",
+    """
+    return _gain_scaled_(tensor, gain, "fan_avg", "normal", generator, seed, key)
+
+
+def xavier_uniform_(
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """Xavier/Glorot uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(6 / (fan_in + fan_out))``.
 
     Example:
         >>> w = xavier_uniform_(torch.empty(300, 100), seed=0)
         >>> bool(w.abs().max() <= (6 / 400) ** 0.5)
         True
-    """,
-)
-xavier_truncated_normal_ = _gain_scaled(
-    "fan_avg",
-    "truncated_normal",
-    "xavier_truncated_normal_",
+    """
+    return _gain_scaled_(tensor, gain, "fan_avg", "uniform", generator, seed, key)
+
+
+def xavier_truncated_normal_(
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """Xavier normal truncated at 2 sigma, rescaled to std ``gain * sqrt(2 / (fan_in + fan_out))``.
 
     Example:
         >>> xavier_truncated_normal_(torch.empty(3, 4), seed=0).shape
         torch.Size([3, 4])
-    """,
-)
-lecun_normal_ = _gain_scaled(
-    "fan_in",
-    "normal",
-    "lecun_normal_",
+    """
+    return _gain_scaled_(tensor, gain, "fan_avg", "truncated_normal", generator, seed, key)
+
+
+def lecun_normal_(
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """LeCun normal, in place: ``std = gain / sqrt(fan_in)`` (the SELU rule; untruncated).
 
     Example:
         >>> w = lecun_normal_(torch.empty(100, 400), seed=0)
         >>> round(float(w.std()), 2)                     # 1 / 20
         0.05
-    """,
-)
-lecun_uniform_ = _gain_scaled(
-    "fan_in",
-    "uniform",
-    "lecun_uniform_",
+    """
+    return _gain_scaled_(tensor, gain, "fan_in", "normal", generator, seed, key)
+
+
+def lecun_uniform_(
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """LeCun uniform, in place: ``U(-b, b)``, ``b = gain * sqrt(3 / fan_in)``.
 
     Example:
         >>> w = lecun_uniform_(torch.empty(100, 300), seed=0)
         >>> bool(w.abs().max() <= 0.1)
         True
-    """,
-)
-lecun_truncated_normal_ = _gain_scaled(
-    "fan_in",
-    "truncated_normal",
-    "lecun_truncated_normal_",
+    """
+    return _gain_scaled_(tensor, gain, "fan_in", "uniform", generator, seed, key)
+
+
+def lecun_truncated_normal_(
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    key: StreamKey | None = None,
+) -> torch.Tensor:
     """LeCun normal truncated at 2 sigma, rescaled to std ``gain / sqrt(fan_in)``.
 
     Example:
         >>> lecun_truncated_normal_(torch.empty(3, 4), seed=0).shape
         torch.Size([3, 4])
-    """,
-)
+    """
+    return _gain_scaled_(tensor, gain, "fan_in", "truncated_normal", generator, seed, key)
+
+
 glorot_normal_ = xavier_normal_
 glorot_uniform_ = xavier_uniform_
 
@@ -549,8 +699,12 @@ def normal_(
     *,
     generator: torch.Generator | None = None,
     seed: int | None = None,
+    key: StreamKey | None = None,
 ) -> torch.Tensor:
     """``N(mean, std**2)``, in place (any number of dims).
+
+    With ``key=``: ``mean + std * z``, ``z`` the stream's standard normal, computed in float32
+    (float64 for float64 tensors) and rounded once: ``kaiming.normal(shape, mean, std, key=...)``.
 
     Example:
         >>> float(normal_(torch.empty(3), std=0.0)[0])
@@ -559,14 +713,17 @@ def normal_(
     mean = check_real("mean", mean)
     std = check_nonnegative("std", std)
     _check_tensor(tensor)
-    gen = make_generator(tensor.device, generator=generator, seed=seed)
-    if _empty(tensor):
+    drawn = _drawn(tensor, generator, seed, key)
+    if drawn is None:
         return tensor
-    check_magnitude(tensor, "mean", mean, abs(mean), random=False)
-    if may_overflow(tensor, mean, std):
-        check_magnitude(tensor, "std", std, std)
-        return guarded_fill(tensor, "std", std, lambda t: fill_normal(t, mean, std, gen))
-    return fill_normal(tensor, mean, std, gen)
+    target, source = drawn
+    check_magnitude(target, "mean", mean, abs(mean), random=False)
+    if may_overflow(target, mean, std):
+        check_magnitude(target, "std", std, std)
+        guarded_fill(target, "std", std, lambda t: fill_normal(t, mean, std, source))
+    else:
+        fill_normal(target, mean, std, source)
+    return tensor
 
 
 def uniform_(
@@ -576,8 +733,12 @@ def uniform_(
     *,
     generator: torch.Generator | None = None,
     seed: int | None = None,
+    key: StreamKey | None = None,
 ) -> torch.Tensor:
     """``U(a, b)``, in place (any number of dims); ``a <= b``.
+
+    With ``key=``: ``(a + b) / 2 + (b - a) / 2 * v``, ``v`` the stream's uniform on (-1, 1), in
+    float32 (float64 for float64 tensors) and rounded once: ``kaiming.uniform(shape, a, b, key=...)``.
 
     Example:
         >>> w = uniform_(torch.empty(1000), -1.0, 1.0, seed=0)
@@ -588,13 +749,15 @@ def uniform_(
     if a > b:
         raise ValueError(f"uniform_ needs a <= b, got a={a}, b={b}")
     _check_tensor(tensor)
-    gen = make_generator(tensor.device, generator=generator, seed=seed)
-    if _empty(tensor):
+    drawn = _drawn(tensor, generator, seed, key)
+    if drawn is None:
         return tensor
+    target, source = drawn
     for name, value in (("a", a), ("b", b)):
-        check_magnitude(tensor, name, value, abs(value), random=False)
-    check_magnitude(tensor, "b - a", b - a, b - a)  # the width U(0, 1) is scaled by
-    return fill_uniform(tensor, a, b, gen)
+        check_magnitude(target, name, value, abs(value), random=False)
+    check_magnitude(target, "b - a", b - a, b - a)  # the width U(0, 1) is scaled by
+    fill_uniform(target, a, b, source)
+    return tensor
 
 
 def trunc_normal_(
@@ -606,6 +769,7 @@ def trunc_normal_(
     *,
     generator: torch.Generator | None = None,
     seed: int | None = None,
+    key: StreamKey | None = None,
 ) -> torch.Tensor:
     """``N(mean, std**2)`` restricted to ``(a, b)`` (absolute bounds), in place.
 
@@ -616,7 +780,9 @@ def trunc_normal_(
     outside a bound (``kaiming.torch._truncated``). Like torch, warns when the mean is more
     than 2 std from ``[a, b]`` (the same text, so warning filters written for torch match).
     For a truncated normal whose final std is a chosen value, use
-    ``variance_scaling_(..., "truncated_normal")``.
+    ``variance_scaling_(..., "truncated_normal")``. With ``key=``, the uniforms come from the
+    stream (float64, ``(v + 1) / 2``) and always go through the inverse CDF, so each value
+    depends on its own index only (a DTensor shard equals the slice of the whole).
 
     Example:
         >>> w = trunc_normal_(torch.empty(1000), std=1.0, a=-0.5, b=0.5, seed=0)
@@ -631,18 +797,19 @@ def trunc_normal_(
     if std == 0 or a >= b:
         raise ValueError(f"trunc_normal_ needs std > 0 and a < b, got std={std}, a={a}, b={b}")
     _check_tensor(tensor)
-    gen = make_generator(tensor.device, generator=generator, seed=seed)
+    target, source = _randomness(tensor, generator, seed, key)
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn(
             f"{TORCH_TRUNC_WARNING} (kaiming.torch.trunc_normal_ draws this tail exactly, in float64 "
             "with the complementary CDF; the text is torch's so that its warning filters match)",
             stacklevel=2,
         )
-    if _empty(tensor):
+    if _empty(tensor) or target.numel() == 0:
         return tensor
     for name, value in (("a", a), ("b", b), ("mean", mean)):  # every value lies in (a, b)
-        check_magnitude(tensor, name, value, abs(value), random=False)
-    return fill_truncated(tensor, mean, std, a, b, gen)
+        check_magnitude(target, name, value, abs(value), random=False)
+    fill_truncated(target, mean, std, a, b, source)
+    return tensor
 
 
 def orthogonal_(
@@ -651,12 +818,15 @@ def orthogonal_(
     *,
     generator: torch.Generator | None = None,
     seed: int | None = None,
+    key: StreamKey | None = None,
 ) -> torch.Tensor:
     """(Semi-)orthogonal init (Saxe et al., 2014), in place.
 
     The tensor is viewed as the matrix ``M`` of shape ``(shape[0], prod(shape[1:]))`` (rows are
     output units, as ``torch.nn.init.orthogonal_`` flattens); ``M @ M.T = gain**2 I`` if ``M``
-    has no more rows than columns, else ``M.T @ M = gain**2 I``.
+    has no more rows than columns, else ``M.T @ M = gain**2 I``. With ``key=``, the values of
+    ``kaiming.orthogonal(shape, gain, layout="torch", key=...)``: QR needs the whole matrix, so
+    it is computed on the host in float64 (for a DTensor, by every rank, which keeps its shard).
 
     Example:
         >>> w = orthogonal_(torch.empty(32, 64), seed=0)
@@ -666,8 +836,11 @@ def orthogonal_(
     gain = check_nonnegative("gain", gain)
     _check_tensor(tensor, min_dims=2)
     check_magnitude(tensor, "gain", gain, gain)  # orthonormal entries are at most 1 in magnitude
-    gen = make_generator(tensor.device, generator=generator, seed=seed)
-    return tensor if _empty(tensor) else fill_orthogonal(tensor, gain, gen)
+    drawn = _drawn(tensor, generator, seed, key)
+    if drawn is not None:
+        target, source = drawn
+        fill_orthogonal(target, gain, source)
+    return tensor
 
 
 def delta_orthogonal_(

@@ -23,15 +23,21 @@ The values are then rounded to ``dtype`` (float16/bfloat16 through float32, like
 initializer here) and clamped to the representable values strictly inside ``(low, high)``, so
 no value is ever on or outside a bound. The work is done in chunks of ``2**22`` elements: the
 float64 temporaries stay near 100 MB whatever the tensor's size.
+
+``truncated_normal_from`` takes its uniforms from a function instead of a generator (the
+counter stream of ``key=``): it always uses the inverse CDF (central or tail, as above), so
+value ``i`` is a function of uniform ``i`` alone, whatever the chunking or sharding.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
-__all__ = ["inner_bounds", "truncated_normal"]
+__all__ = ["Uniforms", "inner_bounds", "truncated_normal", "truncated_normal_from"]
 
 _CHUNK = 1 << 22
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -95,6 +101,45 @@ def inner_bounds(low: float, high: float, dtype: torch.dtype) -> tuple[float, fl
     return float(lo_in), float(hi_in)
 
 
+class _Interval(NamedTuple):
+    """A truncation ``(low, high)`` of ``N(mean, std**2)`` in standard units, mirrored so that
+    ``beta > 0``, with the ``dtype`` values just inside the bounds and the mass it holds."""
+
+    mean: float
+    std: float
+    alpha: float
+    beta: float
+    mirrored: bool
+    inner: tuple[float, float]
+    mass: float
+
+
+def _interval(mean: float, std: float, low: float, high: float, dtype: torch.dtype) -> _Interval:
+    alpha, beta = (low - mean) / std, (high - mean) / std
+    mirrored = beta <= 0.0
+    if mirrored:
+        alpha, beta = -beta, -alpha
+    mass = float(torch.special.ndtr(torch.tensor(beta, dtype=torch.float64)))
+    mass -= float(torch.special.ndtr(torch.tensor(alpha, dtype=torch.float64)))
+    return _Interval(mean, std, alpha, beta, mirrored, inner_bounds(low, high, dtype), mass)
+
+
+def _inverse_cdf(u: torch.Tensor, cut: _Interval) -> torch.Tensor:
+    """Standard normal values restricted to ``(cut.alpha, cut.beta)`` from float64 ``u`` in (0, 1)."""
+    u.clamp_(min=2.0**-54)  # the open interval (0, 1): never the CDF of an unbounded tail
+    if cut.alpha >= 0.0:
+        return _standard_tail(u, cut.alpha, cut.beta)
+    return _standard_central(u, cut.alpha, cut.beta)
+
+
+def _finish(z: torch.Tensor, cut: _Interval, dtype: torch.dtype) -> torch.Tensor:
+    """``mean + std z`` (unmirrored) rounded to ``dtype`` and clamped strictly inside the bounds."""
+    values = (-z if cut.mirrored else z).mul_(cut.std).add_(cut.mean)
+    # half/bfloat16 through float32, so they are the float32 values rounded once more
+    work = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+    return values.to(work).to(dtype).clamp_(*cut.inner)
+
+
 def truncated_normal(
     shape: tuple[int, ...],
     mean: float,
@@ -106,25 +151,44 @@ def truncated_normal(
     device: torch.device,
 ) -> torch.Tensor:
     """``N(mean, std**2)`` restricted to ``(low, high)``, as a ``dtype`` tensor of ``shape``."""
-    alpha, beta = (low - mean) / std, (high - mean) / std
-    mirrored = beta <= 0.0
-    if mirrored:
-        alpha, beta = -beta, -alpha
-    lo_in, hi_in = inner_bounds(low, high, dtype)
+    cut = _interval(mean, std, low, high, dtype)
     n = math.prod(shape)
     out = torch.empty(n, dtype=dtype, device=device)
-    mass = float(torch.special.ndtr(torch.tensor(beta, dtype=torch.float64)))
-    mass -= float(torch.special.ndtr(torch.tensor(alpha, dtype=torch.float64)))
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
-        if mass >= 0.5:
-            z = _standard_rejection(stop - start, alpha, beta, gen, device)
+        if cut.mass >= 0.5:
+            z = _standard_rejection(stop - start, cut.alpha, cut.beta, gen, device)
         else:
             u = torch.rand(stop - start, dtype=torch.float64, generator=gen, device=device)
-            u.clamp_(min=2.0**-54)  # the open interval (0, 1): never the CDF of an unbounded tail
-            z = _standard_tail(u, alpha, beta) if alpha >= 0.0 else _standard_central(u, alpha, beta)
-        values = (-z if mirrored else z).mul_(std).add_(mean)
-        # half/bfloat16 through float32, so they are the float32 values rounded once more
-        work = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
-        out[start:stop] = values.to(work).to(dtype).clamp_(lo_in, hi_in)
+            z = _inverse_cdf(u, cut)
+        out[start:stop] = _finish(z, cut, dtype)
+    return out.reshape(shape)
+
+
+Uniforms = Callable[[int, int], torch.Tensor]
+"""``uniforms(start, stop)``: float64 values in (0, 1) for rows ``start:stop`` (along the first
+dimension; a 0-d tensor is one row) of the tensor being filled, flattened in C order."""
+
+
+def truncated_normal_from(
+    shape: tuple[int, ...],
+    mean: float,
+    std: float,
+    low: float,
+    high: float,
+    uniforms: Uniforms,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor:
+    """``truncated_normal`` with the uniforms given by ``uniforms`` (e.g. a counter stream):
+    always the inverse CDF (no redraws), so value ``i`` depends on uniform ``i`` only."""
+    cut = _interval(mean, std, low, high, dtype)
+    rows = shape[0] if shape else 1
+    per_row = math.prod(shape[1:])
+    step = max(1, _CHUNK // max(per_row, 1))
+    out = torch.empty((rows, per_row), dtype=dtype, device=device)
+    for start in range(0, rows, step):
+        stop = min(rows, start + step)
+        z = _inverse_cdf(uniforms(start, stop).to(device=device, dtype=torch.float64), cut)
+        out[start:stop] = _finish(z, cut, dtype).reshape(stop - start, per_row)
     return out.reshape(shape)
