@@ -159,3 +159,46 @@ def test_init_model_counter_materializes_a_meta_model_like_the_cpu_one() -> None
     init_model(on_cpu, worker.SCHEME, seed=3, stream="counter")  # type: ignore[arg-type]
     for (name, a), (_, b) in zip(meta.named_parameters(), on_cpu.named_parameters(), strict=True):
         assert not a.is_meta and torch.equal(a, b), name
+
+
+class _ShapeBranch(nn.Module):
+    """A forward that branches on an input's size: torch.fx cannot trace it (a Proxy has no
+    bool), a run on meta tensors shaped like ``example_inputs`` can."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc1(x)
+        if x.shape[0] > 1:
+            h = torch.tanh(h)
+        return self.fc2(h)
+
+
+def test_init_sharded_takes_example_inputs_like_init_model() -> None:
+    """init_sharded(example_inputs=...) reaches the same activation search as init_model's: the
+    functional tanh after fc1 is found (fc1 gets Xavier), which fx alone cannot see."""
+    from kaiming.torch import TracingFallbackWarning, init_sharded
+
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+    for inputs in (x, (x,), {"x": x}):
+        with torch.device("meta"):
+            net = _ShapeBranch()
+        plan = init_sharded(net, seed=2, example_inputs=inputs)
+        assert plan.method == "forward" and plan["fc1.weight"].activation == "tanh"
+        assert plan["fc1.weight"].rule == "xavier_uniform" and not net.fc1.weight.is_meta
+        reference = _ShapeBranch()
+        expected = init_model(reference, seed=2, stream="counter", example_inputs=inputs)
+        assert expected.table() == plan.table()
+        assert torch.equal(net.fc1.weight, reference.fc1.weight)
+    with torch.device("meta"):
+        net = _ShapeBranch()
+    with pytest.warns(TracingFallbackWarning, match="pass example_inputs="):
+        assert init_sharded(net, seed=2).method == "module order"
+    with torch.device("meta"):
+        net = _ShapeBranch()
+    with pytest.raises(TypeError, match=r"example_inputs must be a tensor, a tuple/list .* got int"):
+        init_sharded(net, example_inputs=3)
+    assert net.fc1.weight.is_meta  # refused before anything was materialized

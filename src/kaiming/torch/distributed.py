@@ -45,6 +45,7 @@ from torch import nn
 from ._dtensor import local_index
 from ._materialize import materialize_
 from ._plan import InitPlan
+from ._tracer import split_inputs
 from .model_init import SchemeArg, init_model
 
 __all__ = ["init_sharded", "local_index"]
@@ -57,6 +58,7 @@ def init_sharded(
     seed: int = 0,
     zero_init_residual: bool = False,
     device: torch.device | str = "cpu",
+    example_inputs: object = None,
 ) -> InitPlan:
     """Initialize a (meta-device, sharded) model in place, each rank computing only its shard.
 
@@ -67,8 +69,10 @@ def init_sharded(
     initialization (``deferred_init``), or ``InitializationError`` is raised naming it.
     ``seed`` must be the same on every rank (it is the only shared input).
     While the plan is made, FSDP2 modules are shown to ``torch.fx`` as the plain modules they
-    wrap, so ``"auto"`` finds the same activations as on the unsharded model. Returns the ``InitPlan`` (global
-    shapes, fans and std).
+    wrap, so ``"auto"`` finds the same activations as on the unsharded model. ``example_inputs``
+    (a tensor, a tuple of positional inputs or a dict of keyword inputs) is passed to the same
+    activation search as ``init_model``'s: only its shapes and dtypes are used, the model is run
+    on meta tensors shaped like it. Returns the ``InitPlan`` (global shapes, fans and std).
 
     Example:
         >>> with torch.device("meta"):
@@ -76,10 +80,23 @@ def init_sharded(
         >>> plan = init_sharded(net, seed=0)      # no process group needed for plain tensors
         >>> net[0].weight.is_meta, plan["0.weight"].rule
         (False, 'he_normal')
+        >>> with torch.device("meta"):
+        ...     net = nn.Sequential(nn.Linear(16, 8), nn.GELU(), nn.Linear(8, 2))
+        >>> init_sharded(net, seed=0, example_inputs=torch.randn(4, 16))["0.weight"].activation
+        'gelu'
     """
+    if example_inputs is not None:
+        split_inputs(example_inputs, "example_inputs")  # a bad type fails before materializing
     materialize_(model, device)
     with _as_unsharded(model):
-        return init_model(model, scheme, seed=seed, zero_init_residual=zero_init_residual, stream="counter")
+        return init_model(
+            model,
+            scheme,
+            seed=seed,
+            zero_init_residual=zero_init_residual,
+            stream="counter",
+            example_inputs=example_inputs,
+        )
 
 
 @contextlib.contextmanager
