@@ -110,6 +110,18 @@ def test_bits_equal_the_numpy_keyed_path(
     assert not torch.equal(_bits(other), expected) or float(host.abs().max()) == 0.0
 
 
+@pytest.mark.parametrize("shape", [(32, 16, 3, 3), (8, 8, 3), (6, 2, 3, 3, 3)], ids=str)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_delta_orthogonal_bits_equal_the_numpy_keyed_path(dtype: torch.dtype, shape: tuple[int, ...]) -> None:
+    w = kt.delta_orthogonal_(torch.empty(shape, dtype=dtype), 0.5, key=K)
+    ref = kaiming.delta_orthogonal(shape, 0.5, layout="torch", key=K, dtype=NUMPY[dtype])
+    assert torch.equal(_bits(w), _bits(torch.from_numpy(ref).to(dtype)))
+    with pytest.raises(ValueError, match=r"either key .* or seed"):
+        kt.delta_orthogonal_(torch.empty(shape, dtype=dtype), key=K, seed=0)
+    with pytest.raises(TypeError, match=r"key must be a kaiming\.stream\.StreamKey"):
+        kt.delta_orthogonal_(torch.empty(shape, dtype=dtype), key="k")
+
+
 def test_the_device_path_runs_torch_ops_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inside device_stream_on_cpu an initializer's values come from the torch-ops executor,
     written into the tensor (no NumPy array in between)."""

@@ -10,6 +10,7 @@ key=...)``, ...). bfloat16, which NumPy lacks, is the float32 draw rounded once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,6 @@ import numpy as np
 import torch
 
 from .. import stream
-from ..structured import orthogonal
 from ._device_stream import fill_keyed_
 from ._truncated import Uniforms
 
@@ -75,11 +75,12 @@ class Keyed:
 
         return rows
 
-    def orthogonal_(self, target: torch.Tensor, gain: float) -> torch.Tensor:
-        """``kaiming.orthogonal(shape, gain, layout="torch", key=...)[index]`` into ``target``.
-        QR needs the whole matrix: it runs on the host in float64 (as ``init_model``'s orthogonal
+    def host_(self, target: torch.Tensor, make: Callable[..., Any], gain: float) -> torch.Tensor:
+        """``make(shape, gain, layout="torch", key=..., index=..., dtype=...)[index]`` into
+        ``target``, ``make`` being ``kaiming.orthogonal`` or ``kaiming.delta_orthogonal``: their QR
+        needs the whole matrix, so it runs on the host in float64 (as ``init_model``'s orthogonal
         rule does) and only the part is copied over."""
         dtype = _NUMPY.get(target.dtype, np.float32)
-        values = orthogonal(self.shape, gain, layout="torch", key=self.key, index=self.index, dtype=dtype)
+        values = make(self.shape, gain, layout="torch", key=self.key, index=self.index, dtype=dtype)
         with torch.no_grad():
             return target.copy_(torch.from_numpy(np.ascontiguousarray(values)))

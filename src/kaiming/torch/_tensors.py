@@ -8,11 +8,11 @@ in * prod(kernel)`` and ``fan_out = out * prod(kernel)``), returns the same tens
   device, used and advanced) *or* ``seed=`` (an int, giving a fresh generator seeded with it);
   with neither, a fresh generator seeded from OS entropy is used. torch's global RNG is never
   read or advanced;
-- or, for the variance-scaling family, ``normal_``, ``uniform_``, ``trunc_normal_`` and
-  ``orthogonal_``, ``key=kaiming.stream.key(seed, name)``: the counter stream, computed on the
-  tensor's own device (``kaiming.torch._keyed``), bit for bit the NumPy family's keyed values
-  (``kaiming.he_normal(shape, layout="torch", key=...)``...); a DTensor writes only its local
-  shard, with the global shape's fans;
+- or, for the variance-scaling family, ``normal_``, ``uniform_``, ``trunc_normal_``,
+  ``orthogonal_`` and ``delta_orthogonal_``, ``key=kaiming.stream.key(seed, name)``: the
+  counter stream, computed on the tensor's own device (``kaiming.torch._keyed``), bit for bit
+  the NumPy family's keyed values (``kaiming.he_normal(shape, layout="torch", key=...)``...); a
+  DTensor writes only its local shard, with the global shape's fans;
 - draws float16/bfloat16 tensors in float32 and rounds once (so the same seed gives the same
   values, up to rounding, in every floating dtype), float64 tensors in float64;
 - refuses meta tensors, integer/bool/complex tensors, and tensors with fewer than 2 dims where
@@ -293,7 +293,7 @@ def fill_orthogonal(tensor: torch.Tensor, gain: float, gen: Source) -> torch.Ten
     key, ``kaiming.orthogonal(..., layout="torch", key=...)`` (NumPy, float64 QR on the host).
     """
     if isinstance(gen, Keyed):
-        return gen.orthogonal_(tensor, gain)
+        return gen.host_(tensor, _st.orthogonal, gain)
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
 
@@ -849,11 +849,14 @@ def delta_orthogonal_(
     *,
     generator: torch.Generator | None = None,
     seed: int | None = None,
+    key: StreamKey | None = None,
 ) -> torch.Tensor:
     """Delta-orthogonal conv kernel (Xiao et al., 2018), in place, torch layout ``(out, in, *k)``.
 
     Zero except the spatial centre, which holds an ``out x in`` matrix with orthonormal columns
-    times ``gain`` (needs ``in <= out``); the convolution then preserves norms exactly.
+    times ``gain`` (needs ``in <= out``); the convolution then preserves norms exactly. With
+    ``key=``, the values of ``kaiming.delta_orthogonal(shape, gain, layout="torch", key=...)``
+    (QR on the host, as for ``orthogonal_``).
 
     Example:
         >>> w = delta_orthogonal_(torch.empty(32, 16, 3, 3), seed=0)
@@ -871,11 +874,15 @@ def delta_orthogonal_(
             f"got shape {shape}"
         )
     check_magnitude(tensor, "gain", gain, gain)
-    gen = make_generator(tensor.device, generator=generator, seed=seed)
-    if _empty(tensor):
+    drawn = _drawn(tensor, generator, seed, key)
+    if drawn is None:
+        return tensor
+    target, source = drawn
+    if isinstance(source, Keyed):
+        source.host_(target, _st.delta_orthogonal, gain)
         return tensor
     centre = torch.empty(shape[:2], dtype=tensor.dtype, device=tensor.device)
-    fill_orthogonal(centre, gain, gen)
+    fill_orthogonal(centre, gain, source)
     with torch.no_grad():
         tensor.zero_()
         index: tuple[slice | int, ...] = (slice(None), slice(None), *(k // 2 for k in shape[2:]))
