@@ -196,6 +196,42 @@ def test_random_ops_of_torch_init_functions_replay() -> None:
     assert model.r.min() >= -2 and model.r.max() < 2 and float(model.r.mean()) == pytest.approx(0.0, abs=0.1)
 
 
+def test_a_replayed_trunc_normal_is_strictly_inside_and_equals_the_keyed_initializer() -> None:
+    """The replay of ``nn.init.trunc_normal_`` is ``kaiming.torch.trunc_normal_(..., key=...)`` with
+    the tensor's key: never a value on a bound, the right law far in the tail (float32)."""
+    from scipy import stats
+
+    from kaiming import stream
+    from kaiming.torch import trunc_normal_
+
+    cuts = {  # name: (mean, std, a, b)
+        "far": (0.0, 1.0, 6.0, 7.0),  # 6 to 7 sigma
+        "deep": (0.0, 1.0, 40.0, 41.0),  # Phi(-40) underflows float64: only the log tail works
+        "narrow": (0.0, 1.0, 1.0, 1.0 + 2.0**-21),  # 4 float32 ulps wide: rounding meets the bounds
+        "wide": (0.0, 0.02, -2.0, 2.0),  # torch's default bounds: +-100 sigma
+    }
+
+    class Tails(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            for name, (mean, std, a, b) in cuts.items():
+                setattr(self, name, nn.Parameter(torch.empty(200, 100)))
+                nn.init.trunc_normal_(getattr(self, name), mean=mean, std=std, a=a, b=b)
+
+    model = deferred_init(Tails)
+    init_model(model, "own", stream="counter", seed=3)
+    for name, (mean, std, a, b) in cuts.items():
+        values = getattr(model, name).detach()
+        assert float(values.min()) > a and float(values.max()) < b, name  # never on a bound
+        keyed = trunc_normal_(torch.empty(values.shape), mean, std, a, b, key=stream.key(3, name))
+        assert torch.equal(values, keyed), name
+        if name in ("far", "deep"):  # the law in the tail (20,000 values), not a collapse
+            law = stats.truncnorm(a, b)
+            assert len(values.unique()) > 1000, name
+            assert stats.kstest(values.double().flatten().numpy(), law.cdf).pvalue > 1e-3, name
+    assert float(model.wide.std()) == pytest.approx(0.02, rel=0.02)  # s.e. 0.5%
+
+
 def test_a_random_op_without_a_counter_replay_raises_naming_the_tensor() -> None:
     class Cauchy(nn.Module):
         def __init__(self) -> None:

@@ -21,19 +21,20 @@ and the shard copied out of it (same bits, full cost).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
 from torch.utils._pytree import tree_flatten, tree_map
 
 from .. import stream
 from ._audit import InitializationError, names_text
 from ._counter import _numpy_view, draw
 from ._dtensor import local_index
+from ._keyed import Keyed
 from ._record import EMPTY, TRUNC_NORMAL, Const, Op, Record, Sig
+from ._truncated import truncated_normal_from
 
 __all__ = ["fill_random_", "random_values", "replay_"]
 
@@ -124,7 +125,7 @@ def random_values(
     elif packet is aten.exponential_:
         values = -torch.log(u01()) / float(bound.get("lambd", 1.0))
     elif packet is TRUNC_NORMAL:
-        values = _truncated(bound, lambda: draw("uniform", shape, key, index=index, dtype=np.float64))
+        values = _truncated(bound, Keyed(key, shape, index), dtype)
     elif packet is aten.randperm:
         if index is not None:
             raise _CannotReplay(f"{func} on a shard")
@@ -163,19 +164,15 @@ def fill_random_(
     target.copy_(random_values(func, bound, shape, target.dtype, key, index, target.device))
 
 
-def _truncated(bound: Mapping[str, Any], uniform: Callable[[], NDArray[np.floating[Any]]]) -> torch.Tensor:
-    """``trunc_normal_(mean, std, a, b)`` by the inverse CDF in float64, on the tail nearer the
-    interval mirrored to the lower side (no cancellation), clamped to ``[a, b]``."""
+def _truncated(bound: Mapping[str, Any], keyed: Keyed, dtype: torch.dtype) -> torch.Tensor:
+    """``trunc_normal_(mean, std, a, b)`` of the part ``keyed.index`` of the keyed tensor: the
+    tail-exact inverse CDF of ``kaiming.torch._truncated`` on the stream's uniforms, so every value
+    lies strictly inside ``(a, b)`` and equals ``kaiming.torch.trunc_normal_(..., key=key)``."""
     mean, std, a, b = (float(bound[k]) for k in ("mean", "std", "a", "b"))
-    alpha, beta = (a - mean) / std, (b - mean) / std
-    flip = alpha > 0
-    if flip:
-        alpha, beta = -beta, -alpha
-    lo, hi = (0.5 * math.erfc(-x / math.sqrt(2.0)) for x in (alpha, beta))
-    u01 = (torch.from_numpy(uniform()) + 1.0) * 0.5
-    x: torch.Tensor = torch.special.ndtri(lo + u01 * (hi - lo))
-    values: torch.Tensor = mean + std * (-x if flip else x)
-    return values.clamp_(a, b)
+    whole = tuple(slice(0, n) for n in keyed.shape)
+    part = tuple(len(range(n)[i]) for n, i in zip(keyed.shape, keyed.index or whole, strict=True))
+    cpu = torch.device("cpu")
+    return truncated_normal_from(part, mean, std, a, b, keyed.uniforms(part, cpu), dtype, cpu)
 
 
 def work_dtype(work: type[np.floating[Any]]) -> torch.dtype:
