@@ -13,6 +13,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -281,3 +282,22 @@ def test_audit_raises_for_a_non_finite_parameter_or_a_nan_buffer() -> None:
     masked.register_buffer("bad", torch.tensor([float("nan")]))
     with pytest.raises(InitializationError, match="bad"):
         init_model(masked, seed=0)
+
+
+def test_replayed_rand_and_randint_stay_below_their_upper_bound() -> None:
+    """``(u + 1) / 2`` rounds to exactly 1 in float32 where the stream's uniform ``u`` is its top
+    value ``1 - 2**-24``; the replayed ``rand`` must stay on [0, 1) and ``randint`` below ``high``."""
+    from kaiming import stream
+    from kaiming.torch._replay import random_values
+
+    key = stream.key(0, "r")
+    n = 1 << 23
+    u = stream.uniform(n, key, dtype=np.float32)
+    top = np.flatnonzero(u == np.float32(1.0) - np.float32(2.0**-24))
+    assert top.size and (u[top[0]] + np.float32(1.0)) * np.float32(0.5) == 1.0  # the case exists
+    at = (slice(int(top[0]), int(top[0]) + 1),)
+    rand = random_values(torch.ops.aten.rand.default, {}, (n,), torch.float32, key, index=at)
+    assert 0.0 <= float(rand) < 1.0 and float(rand) == float(np.nextafter(np.float32(1), np.float32(0)))
+    bound = {"low": 0, "high": 5}
+    ints = random_values(torch.ops.aten.randint.low, bound, (n,), torch.float32, key, index=at)
+    assert float(ints) == 4.0

@@ -74,7 +74,8 @@ def random_values(
     """The values random op ``func`` (arguments ``bound``) gives ``full[index]`` of a ``shape``
     tensor, from the counter stream ``key`` (float32 working precision, float64 for float64).
 
-    ``u`` is the stream's uniform on (-1, 1), ``z`` its standard normal; ``u01 = (u + 1) / 2``:
+    ``u`` is the stream's uniform on (-1, 1), ``z`` its standard normal; ``u01 = (u + 1) / 2``
+    (at most the largest float below 1, which the rounding of ``u + 1`` would otherwise reach):
     ``normal_(mean, std)``: ``mean + std z``; ``uniform_(a, b)``: ``(a+b)/2 + (b-a)/2 u``;
     ``rand``: ``u01``; ``bernoulli(p)``: ``u01 < p``; ``random_(a, b)``/``randint``:
     ``a + floor(u01 (b - a))``; ``exponential_(l)``: ``-log(u01) / l``; ``randperm(n)``: the
@@ -86,8 +87,9 @@ def random_values(
     def sample(distribution: str, scale: float = 1.0) -> torch.Tensor:
         return torch.from_numpy(draw(distribution, shape, key, scale=scale, index=index, dtype=work))
 
-    def u01() -> torch.Tensor:
-        return (sample("uniform") + 1.0) * 0.5
+    def u01() -> torch.Tensor:  # on [0, 1) like torch.rand: (u + 1) / 2 rounds to 1 at u = 1 - 2**-24
+        below_one = float(np.nextafter(work(1.0), work(0.0)))
+        return ((sample("uniform") + 1.0) * 0.5).clamp_(max=below_one)
 
     if packet in (aten.normal_, aten.normal, aten.randn, aten.randn_like):
         mean, std = bound.get("mean", 0.0), bound.get("std", 1.0)
