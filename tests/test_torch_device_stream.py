@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from kaiming.stream import _torch_path
 from kaiming.torch import init_model, init_sharded
 from kaiming.torch._device_stream import device_stream_on_cpu, uses_device_stream
 
@@ -37,19 +36,12 @@ def _bitwise_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bo
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
-def test_forced_device_path_equals_cpu_path(dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_forced_device_path_equals_cpu_path(dtype: torch.dtype, torch_ops_calls: list[Any]) -> None:
     """init_model(stream="counter") through torch ops (forced on the CPU) equals the numba/NumPy
     path bit for bit, padding row included; a spy proves the torch-ops path ran."""
     host = _model(dtype)
     init_model(host, seed=5, stream="counter")
-    calls: list[Any] = []
-    real = _torch_path.sample_torch
-
-    def spy(*args: Any, **kwargs: Any) -> torch.Tensor:
-        calls.append(kwargs.get("out"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("kaiming.torch._device_stream.sample_torch", spy)
+    calls = torch_ops_calls
     device = _model(dtype)
     with device_stream_on_cpu():
         init_model(device, seed=5, stream="counter")

@@ -122,19 +122,10 @@ def test_delta_orthogonal_bits_equal_the_numpy_keyed_path(dtype: torch.dtype, sh
         kt.delta_orthogonal_(torch.empty(shape, dtype=dtype), key="k")
 
 
-def test_the_device_path_runs_torch_ops_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_device_path_runs_torch_ops_in_place(torch_ops_calls: list[Any]) -> None:
     """Inside device_stream_on_cpu an initializer's values come from the torch-ops executor,
     written into the tensor (no NumPy array in between)."""
-    from kaiming.stream import _torch_path
-
-    calls: list[Any] = []
-    real = _torch_path.sample_torch
-
-    def spy(*args: Any, **kwargs: Any) -> torch.Tensor:
-        calls.append(kwargs.get("out"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("kaiming.torch._device_stream.sample_torch", spy)
+    calls = torch_ops_calls
     t = torch.empty(32, 16)
     with device_stream_on_cpu():
         kt.kaiming_normal_(t, key=K)
