@@ -106,3 +106,61 @@ def test_fill_keyed_same_bits_on_both_paths(dtype: torch.dtype) -> None:
     strided = fill_keyed_(torch.empty(10, 6, dtype=dtype).t(), "normal", k, 0.3)
     for got, want in ((host, ref), (device, ref), (shard, ref[3:]), (strided, ref)):
         assert torch.equal(got.detach(), want)
+
+
+class _OwnInit(nn.Module):
+    """A model whose own init uses normal_ (with a mean), uniform_ and trunc_normal_."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(40, 24)
+        nn.init.normal_(self.embed.weight, mean=0.5, std=0.02)
+        self.proj = nn.Linear(24, 24)  # reset_parameters: kaiming_uniform_ and uniform_ bias
+        self.cls = nn.Parameter(torch.empty(1, 24))
+        nn.init.trunc_normal_(self.cls, std=0.02)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_own_replay_on_the_device_path_equals_the_cpu_path(
+    dtype: torch.dtype, torch_ops_calls: list[Any]
+) -> None:
+    """init_model(m, "own", stream="counter") draws the replayed normal_/uniform_/trunc_normal_
+    values with torch ops on the tensor's device (forced on the CPU here): the CPU bits."""
+    from kaiming.torch import deferred_init
+
+    host = deferred_init(_OwnInit).to(dtype)
+    init_model(host, "own", stream="counter", seed=1)
+    assert not torch_ops_calls  # the CPU path does not use torch ops
+    device = deferred_init(_OwnInit).to(dtype)
+    with device_stream_on_cpu():
+        init_model(device, "own", stream="counter", seed=1)
+    assert len(torch_ops_calls) >= 4  # embed (normal_), proj weight and bias (uniform_), cls (uniforms)
+    assert _bitwise_equal(_state(host), _state(device))
+    assert float(host.embed.weight.float().mean()) == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cuda_own_replay_equals_cpu_without_host_draws(
+    dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model's own normal_/uniform_ replayed on CUDA (init_sharded(device="cuda")) are the CPU
+    bits, computed on the GPU: the NumPy stream is never asked for them."""
+    from kaiming import stream
+    from kaiming.torch import deferred_init
+
+    def model() -> nn.Module:
+        return nn.Sequential(nn.Embedding(40, 24), nn.Linear(24, 24)).to(dtype)  # normal_, uniform_
+
+    host = deferred_init(model)
+    init_model(host, "own", stream="counter", seed=1)
+
+    def no_host_draw(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the CUDA replay must not draw on the host")
+
+    monkeypatch.setattr(stream, "sample", no_host_draw)
+    gpu = deferred_init(model)
+    init_sharded(gpu, "own", seed=1, device="cuda")
+    assert all(t.device.type == "cuda" for t in gpu.state_dict().values())
+    assert _bitwise_equal(_state(host), _state(gpu))

@@ -30,7 +30,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from .. import stream
 from ._audit import InitializationError, names_text
-from ._counter import _numpy_view, draw
+from ._counter import draw
 from ._dtensor import local_index
 from ._keyed import Keyed
 from ._record import EMPTY, TRUNC_NORMAL, Const, Op, Record, Sig
@@ -127,7 +127,7 @@ def random_values(
     elif packet is aten.exponential_:
         values = -torch.log(u01()) / float(bound.get("lambd", 1.0))
     elif packet is TRUNC_NORMAL:
-        values = _truncated(bound, Keyed(key, shape, index), dtype)
+        values = _truncated(bound, Keyed(key, shape, index), dtype, torch.device(device))
     elif packet is aten.randperm:
         if index is not None:
             raise _CannotReplay(f"{func} on a shard")
@@ -146,35 +146,31 @@ def fill_random_(
     shape: tuple[int, ...] | None = None,
 ) -> None:
     """Write ``random_values`` into ``target`` (the part ``index`` of a ``shape`` tensor; the
-    whole of ``target`` by default). ``normal_``/``uniform_`` with scalar arguments on a
-    contiguous CPU float32/float64 tensor are drawn straight into its memory (no temporary)."""
+    whole of ``target`` by default). ``normal_``/``uniform_`` are drawn straight into the
+    tensor on its own device (``kaiming.torch.normal_``/``uniform_`` with the key: torch ops off
+    the CPU, a NumPy view of its memory on it) with no host copy."""
     shape = tuple(target.shape) if shape is None else shape
     packet = func.overloadpacket
-    view = _numpy_view(target)
-    work = np.float64 if target.dtype == torch.float64 else np.float32
-    if view is not None and view.dtype == work and packet in (aten.normal_, aten.uniform_):
-        if packet is aten.normal_:
-            scale, shift = float(bound.get("std", 1.0)), float(bound.get("mean", 0.0))
-            draw("normal", shape, key, scale=scale, index=index, dtype=work, out=view)
-        else:
-            low, high = float(bound["from"]), float(bound["to"])
-            scale, shift = (high - low) / 2.0, (low + high) / 2.0
-            draw("uniform", shape, key, scale=scale, index=index, dtype=work, out=view)
-        if shift != 0.0:
-            target.add_(shift)
-        return
-    target.copy_(random_values(func, bound, shape, target.dtype, key, index, target.device))
+    if packet is aten.normal_:
+        mean, std = float(bound.get("mean", 0.0)), float(bound.get("std", 1.0))
+        Keyed(key, shape, index).affine_(target, "normal", std, mean)
+    elif packet is aten.uniform_:
+        low, high = float(bound["from"]), float(bound["to"])
+        Keyed(key, shape, index).affine_(target, "uniform", (high - low) / 2.0, (low + high) / 2.0)
+    else:
+        target.copy_(random_values(func, bound, shape, target.dtype, key, index, target.device))
 
 
-def _truncated(bound: Mapping[str, Any], keyed: Keyed, dtype: torch.dtype) -> torch.Tensor:
+def _truncated(
+    bound: Mapping[str, Any], keyed: Keyed, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
     """``trunc_normal_(mean, std, a, b)`` of the part ``keyed.index`` of the keyed tensor: the
     tail-exact inverse CDF of ``kaiming.torch._truncated`` on the stream's uniforms, so every value
     lies strictly inside ``(a, b)`` and equals ``kaiming.torch.trunc_normal_(..., key=key)``."""
     mean, std, a, b = (float(bound[k]) for k in ("mean", "std", "a", "b"))
     whole = tuple(slice(0, n) for n in keyed.shape)
     part = tuple(len(range(n)[i]) for n, i in zip(keyed.shape, keyed.index or whole, strict=True))
-    cpu = torch.device("cpu")
-    return truncated_normal_from(part, mean, std, a, b, keyed.uniforms(part, cpu), dtype, cpu)
+    return truncated_normal_from(part, mean, std, a, b, keyed.uniforms(part, device), dtype, device)
 
 
 def work_dtype(work: type[np.floating[Any]]) -> torch.dtype:
