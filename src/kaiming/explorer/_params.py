@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kaiming._activations import ACTIVATIONS
-from kaiming.propagation import PROBE_ACTIVATIONS, PROBE_INITS
+from kaiming.propagation import PROBE_ACTIVATIONS, PROBE_INITS, STREAMS
 
 __all__ = [
     "COMPARE_PARAMS",
@@ -149,6 +149,15 @@ def _shared_params(activations: tuple[str, ...]) -> tuple[Param, ...]:
         Param("width", "int", 256, "Units per hidden layer (the input has the same width).", 1, 2048),
         Param("batch", "int", 256, "Number of input examples pushed through the network.", 1, 4096),
         Param("seed", "int", 0, "Seed of the weights and of the inputs.", 0, 2**32 - 1),
+        Param(
+            "stream",
+            "choice",
+            "counter",
+            "Random numbers: 'counter' draws every tensor from kaiming.stream keyed by (seed, tensor "
+            "name), faster; 'generator' is NumPy's Generator from the seed, the numbers of "
+            "kaiming.probe's default. Both give the same distributions.",
+            choices=STREAMS,
+        ),
         Param(
             "mode",
             "choice",
@@ -316,6 +325,7 @@ def probe_kwargs(init: str, values: Mapping[str, Any]) -> dict[str, Any]:
         "width": values["width"],
         "batch": values["batch"],
         "seed": values["seed"],
+        "stream": values["stream"],
         "bias_std": values["bias"],
         "batch_norm": values["bn"],
         "input_dist": values["input"],
@@ -415,6 +425,7 @@ def parse_phase(items: Sequence[tuple[str, str]]) -> dict[str, Any]:
             "depth": 1,
             "batch": 1,
             "seed": 0,
+            "stream": "counter",
             "bn": False,
             "input": "normal",
             "dtype": "float32",

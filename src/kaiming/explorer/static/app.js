@@ -11,14 +11,15 @@
   const TYPE_DEBOUNCE_MS = 120;   // number fields: wait for the typing to pause
   const NO_MODE = ["orthogonal", "random"];  // not variance scaling: the server ignores their fan mode
   const CACHE_SIZE = 64;
+  const STREAM_LABELS = { counter: "counter stream", generator: "NumPy Generator" };  // which numbers are shown
   const $ = (id) => document.getElementById(id);
 
   // Query keys of the page (a superset of the API's): the order used in the URL.
   const KEYS = ["init", "act", "slope", "std", "gain", "mode", "depth", "width", "bias", "bn", "batch", "input",
-    "seed", "layer", "overlay", "inits"];
+    "seed", "stream", "layer", "overlay", "inits"];
   // Control of each text/select parameter (the id of its element).
   const FIELD = { init: "init", act: "act", slope: "slope", std: "std", gain: "gain", mode: "mode",
-    depth: "depth-num", width: "width", bias: "bias", batch: "batch", input: "input", seed: "seed", layer: "layer" };
+    depth: "depth-num", width: "width", bias: "bias", batch: "batch", input: "input", seed: "seed", stream: "stream", layer: "layer" };
 
   let options = null;           // GET api/options
   let labels = {};              // init name -> label
@@ -62,7 +63,7 @@
       init: p.init.default, act: p.act.default, slope: "", std: String(p.std.default), gain: "", mode: p.mode.default,
       depth: String(p.depth.default), width: String(p.width.default), bias: String(p.bias.default),
       bn: false, batch: String(p.batch.default), input: p.input.default, seed: String(p.seed.default),
-      layer: "", overlay: false, inits: String(p.inits.default).split(","),
+      stream: p.stream.default, layer: "", overlay: false, inits: String(p.inits.default).split(","),
     };
   }
 
@@ -99,7 +100,7 @@
     if (rel.slope && state.slope !== "") q.set("slope", state.slope);
     if (rel.std) q.set("std", state.std);
     if (rel.gain && state.gain !== "") q.set("gain", state.gain);
-    for (const k of ["mode", "depth", "width", "bias", "batch", "input", "seed"]) q.set(k, state[k]);
+    for (const k of ["mode", "depth", "width", "bias", "batch", "input", "seed", "stream"]) q.set(k, state[k]);
     if (state.bn) q.set("bn", "1");
     if (state.layer !== "") q.set("layer", state.layer);
     return (state.overlay ? "api/compare?" : "api/probe?") + q.toString();
@@ -321,8 +322,9 @@
     $("summary-extra").textContent = runs.filter((r) => r !== primary)
       .map((r) => labelOf(r.init) + ": " + r.summary).join(" · ");
     const fromCache = cached || runs.every((r) => r.cached) ? " (cached)" : "";
+    const stream = STREAM_LABELS[primary.config.stream] || primary.config.stream;
     $("status").textContent = `${layers.length} layers × width ${state.width} × ${state.batch} examples · ` +
-      `server time ${elapsed === undefined ? "?" : elapsed.toFixed(0)} ms${fromCache}`;
+      `${stream}, seed ${primary.config.seed} · server time ${elapsed === undefined ? "?" : elapsed.toFixed(0)} ms${fromCache}`;
 
     renderLegend(runs, colors);
     const depth = layers.length;
