@@ -86,26 +86,39 @@ class CounterDraws:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
+        # The same bits on either path; numba's is several times faster even for a 256 x 256
+        # layer, below the size from which ``backend="auto"`` takes it (see docs/probe.md).
+        self.backend: cs.Backend = "numba" if cs.fast_path_available() else "numpy"
 
     def _key(self, name: str) -> cs.StreamKey:
         return cs.key(self.seed, name)
 
     def input(self, dist: str, rows: int, width: int, dtype: np.dtype[np.floating], shared: bool) -> Array:
         name = "input.shared" if shared else "input"
-        if dist == "normal":
-            return cs.normal((rows, width), self._key(name), dtype=dtype)
-        return cs.uniform((rows, width), self._key(name), limit=_SQRT3, dtype=dtype)
+        scale = 1.0 if dist == "normal" else _SQRT3
+        return self._sample(dist, (rows, width), name, scale, dtype)
 
     def weight(
         self, spec: InitSpec, layer: int, fan_in: int, fan_out: int, dtype: np.dtype[np.floating]
     ) -> Array:
-        return spec.draw(fan_in, fan_out, dtype, key=self._key(f"layer{layer}.weight"))
+        name = f"layer{layer}.weight"
+        if spec.kind == "orthogonal":  # a QR factor: the keyed initializer itself
+            return spec.draw(fan_in, fan_out, dtype, key=self._key(name))
+        # What variance_scaling(..., key=...) returns (tests check it bit for bit), on the fast path.
+        return self._sample(
+            spec.distribution, (fan_in, fan_out), name, spec.sampler_scale(fan_in, fan_out), dtype
+        )
 
     def bias(self, layer: int, fan_out: int, std: float, dtype: np.dtype[np.floating]) -> Array:
-        return cs.normal(fan_out, self._key(f"layer{layer}.bias"), std=std, dtype=dtype)
+        return self._sample("normal", (fan_out,), f"layer{layer}.bias", std, dtype)
 
     def output_grad(self, rows: int, width: int, dtype: np.dtype[np.floating]) -> Array:
-        return cs.normal((rows, width), self._key("output.grad"), dtype=dtype)
+        return self._sample("normal", (rows, width), "output.grad", 1.0, dtype)
+
+    def _sample(
+        self, dist: str, shape: tuple[int, ...], name: str, scale: float, dtype: np.dtype[np.floating]
+    ) -> Array:
+        return cs.sample(dist, shape, self._key(name), scale=scale, dtype=dtype, backend=self.backend)  # type: ignore[arg-type]
 
 
 def make_draws(stream: object, seed: object) -> GeneratorDraws | CounterDraws:

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from .._activations import ACTIVATIONS
 from .._checks import check_choice, check_nonnegative, check_real, check_squarable
-from .._sampling import fan_for_mode
+from .._sampling import fan_for_mode, sampler_scale, variance_std
 from ..gains import calculate_gain
 from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, variance_scaling
 from ..registry import INITIALIZER_NAMES
@@ -65,6 +65,17 @@ class InitSpec:
             # orthonormal rows over fan_out entries: variance 1 / max(fan_in, fan_out).
             return gain2 / max(fan_in, fan_out)
         return gain2 / fan_for_mode(str(self.mode), fan_in, fan_out)
+
+    def sampler_scale(self, fan_in: int, fan_out: int) -> float:
+        """The scale of the zero-mean sampler (std, or the uniform's half-width) that a keyed
+        variance-scaling init of a ``(fan_in, fan_out)`` layer hands to ``kaiming.stream.sample``:
+        the same ``variance_std`` and ``sampler_scale`` as ``variance_scaling(..., key=...)``."""
+        if self.kind == "orthogonal":
+            raise ValueError("orthogonal weights are a QR factor, not one sampler's values")
+        if self.kind == "random":
+            return sampler_scale("normal", variance_std(float(self.std) ** 2, 1))  # type: ignore[arg-type]
+        fan = fan_for_mode(str(self.mode), fan_in, fan_out)
+        return sampler_scale(self.distribution, variance_std(float(self.gain) ** 2, fan))  # type: ignore[arg-type]
 
     def draw(
         self,
