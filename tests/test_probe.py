@@ -157,6 +157,18 @@ def test_counter_stream_is_deterministic_and_differs_from_the_generator() -> Non
     assert g.config["stream"] == "generator" and a.config["stream"] == "counter"
 
 
+@pytest.mark.parametrize("stream", ["generator", "counter"])
+def test_weight_grad_false_leaves_out_only_the_weight_gradient(stream: str) -> None:
+    args = ("he", "relu", 5, 48)
+    full = probe(*args, batch=24, seed=2, stream=stream, bias_std=0.1, batch_norm=True)
+    lean = probe(*args, batch=24, seed=2, stream=stream, bias_std=0.1, batch_norm=True, weight_grad=False)
+    assert full.config["weight_grad"] and not lean.config["weight_grad"]
+    assert all(s.weight_grad_std is None for s in lean.layers)
+    assert all(s.weight_grad_std is not None and s.weight_grad_std > 0 for s in full.layers)
+    for a, b in zip(full.layers, lean.layers, strict=True):
+        assert dataclasses.replace(a, weight_grad_std=None) == b
+
+
 @pytest.mark.parametrize(
     ("init", "act"), [("he", "relu"), ("xavier_uniform", "tanh"), ("orthogonal", "relu")]
 )
@@ -398,6 +410,7 @@ def test_names_and_exports() -> None:
         ({"input_dist": "cauchy"}, ValueError, "input_dist"),
         ({"histogram_layer": 4}, ValueError, "histogram_layer"),
         ({"batch_norm": 1}, TypeError, "batch_norm"),
+        ({"weight_grad": "no"}, TypeError, "weight_grad"),
         ({"seed": -1}, ValueError, "seed"),
         ({"stream": "philox"}, ValueError, "stream 'philox'; allowed: 'generator', 'counter'"),
         ({"stream": None}, TypeError, "stream"),

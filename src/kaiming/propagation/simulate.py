@@ -135,6 +135,7 @@ def probe(
     input_corr: float = 0.0,
     dtype: str = "float32",
     backward: bool = True,
+    weight_grad: bool = True,
     theory: bool = True,
     histogram_layer: int | None = None,
     bins: int = 40,
@@ -154,7 +155,8 @@ def probe(
     (NumPy's ``Generator`` from ``seed``: the same numbers as before the option existed) or
     ``"counter"`` (every tensor from ``kaiming.stream.key(seed, name)``: cheaper draws, other
     numbers of the same distributions; needs an int ``seed``). See the module docstring for the
-    network, the randomness, the health thresholds and the memory used.
+    network, the randomness, the health thresholds and the memory used. ``weight_grad=False``
+    leaves out ``weight_grad_std`` (``None``): a third of the multiply-adds.
 
     Example:
         >>> res = probe("he", "relu", depth=20, width=256, batch=64)
@@ -187,7 +189,7 @@ def probe(
     dtype_name = check_choice(
         "dtype", np.dtype(dtype).name if _is_dtype(dtype) else dtype, ("float32", "float64")
     )
-    for name, flag in (("backward", backward), ("theory", theory)):
+    for name, flag in (("backward", backward), ("weight_grad", weight_grad), ("theory", theory)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool, got {flag!r}")
     bins = check_positive_int("bins", bins)
@@ -214,6 +216,7 @@ def probe(
         "input_corr": input_corr,
         "dtype": dtype_name,
         "backward": backward,
+        "weight_grad": weight_grad and backward,
         "theory": theory,
         "histogram_layer": histogram_layer,
         "bins": bins,
@@ -222,7 +225,7 @@ def probe(
     run = _Run(spec, act, param, widths, batch, bias_std, batch_norm, np.dtype(dtype_name), draws, backward)
     run.input_corr = input_corr
     rows = run.forward(input_dist, histogram_layer, bins)
-    grads = run.backward() if backward else None
+    grads = run.backward(weight_grad) if backward else None
     predicted = _propagate(net) if theory else None
     layers = [_layer_stats(i, row, grads, predicted) for i, row in enumerate(rows)]
     if theory:
@@ -240,7 +243,10 @@ def _is_dtype(value: object) -> bool:
 
 
 def _layer_stats(
-    index: int, row: dict[str, Any], grads: list[tuple[float, float]] | None, predicted: Sequence[Any] | None
+    index: int,
+    row: dict[str, Any],
+    grads: list[tuple[float, float | None]] | None,
+    predicted: Sequence[Any] | None,
 ) -> LayerStats:
     extra: dict[str, Any] = {}
     if grads is not None:
@@ -366,9 +372,9 @@ class _Run:
         pos, neg = self.slopes
         return np.where(z > 0, z.dtype.type(pos), z.dtype.type(neg))
 
-    def backward(self) -> list[tuple[float, float]]:
+    def backward(self, weight_grad: bool) -> list[tuple[float, float | None]]:
         grad_h = self.draws.output_grad(self.batch, self.widths[-1], self.dtype)
-        out: list[tuple[float, float]] = []
+        out: list[tuple[float, float | None]] = []
         scratch = np.empty(self.batch * max(self.widths), dtype=self.dtype)
         k_grad = 0  # the true gradient is grad * 2**k_grad: the backward pass is linear in it
         for index in range(len(self.saved) - 1, -1, -1):
@@ -381,14 +387,19 @@ class _Run:
                 k_grad += fr.recenter_(grad, working)
                 if inv_sigma is not None:
                     grad = _batch_norm_backward(grad, z, inv_sigma)
-                h_in, k_in = (self.x, 0) if index == 0 else self._post(index - 1, scratch)
-                weight = st.product_std(h_in, grad) / self.batch  # type: ignore[arg-type]
-                weight_std = _nan_to_inf(fr.scaled(weight, k_in + k_grad))
+                weight_std = self._weight_grad_std(index, grad, k_grad, scratch) if weight_grad else None
                 if index > 0:
                     grad_h = grad @ w.T
             out.append((grad_std, weight_std))
             self.saved[index] = (w[:0], z[:0], None, 0, False)  # free as we go
         return out[::-1]
+
+    def _weight_grad_std(self, index: int, grad: Array, k_grad: int, scratch: Array) -> float:
+        """Std of the batch-mean weight gradient ``h_{l-1}.T @ dL/dz_l / batch`` (one more
+        ``batch x fan_in x fan_out`` product: a third of the matmul work of a probe)."""
+        h_in, k_in = (self.x, 0) if index == 0 else self._post(index - 1, scratch)
+        weight = st.product_std(h_in, grad) / self.batch  # type: ignore[arg-type]
+        return _nan_to_inf(fr.scaled(weight, k_in + k_grad))
 
     def _post(self, index: int, scratch: Array) -> tuple[Array, int]:
         _, z, _, k, linear = self.saved[index]
