@@ -266,6 +266,7 @@ BAD = [
     ("input", "gauss"),
     ("dtype", "float16"),
     ("stream", "philox"),
+    ("weight_grad", "maybe"),
     ("bn", "maybe"),
     ("layer", "0"),
     ("layer", "7"),  # deeper than depth=6
@@ -381,6 +382,14 @@ def test_options_list_what_the_probe_accepts(client: TestClient) -> None:
         "enum": ["generator", "counter"],
         "default": "counter",
     }
+
+
+def test_weight_grad_off_leaves_out_only_the_weight_gradient(client: TestClient) -> None:
+    full = get_ok(client, "/api/probe", **SMALL)
+    lean = get_ok(client, "/api/probe", **SMALL, weight_grad="0")
+    assert full["config"]["weight_grad"] is True and lean["config"]["weight_grad"] is False
+    assert all(layer["weight_grad_std"] is None for layer in lean["layers"])
+    assert lean["layers"] == [{**layer, "weight_grad_std": None} for layer in full["layers"]]
 
 
 def test_the_stream_is_reported_and_keys_the_cache(client: TestClient) -> None:

@@ -195,6 +195,13 @@ def _shared_params(activations: tuple[str, ...]) -> tuple[Param, ...]:
             exclusive_minimum=True,
         ),
         Param("bn", "bool", False, "Batch-normalize every pre-activation (no learned scale)."),
+        Param(
+            "weight_grad",
+            "bool",
+            True,
+            "Also compute each layer's weight-gradient std (weight_grad_std; null when off). The page "
+            "does not show it and turns it off: a third of the multiply-adds.",
+        ),
         Param("bias", "float", 0.0, "Standard deviation of the biases (0: no bias).", 0.0, 10.0),
         Param(
             "input",
@@ -328,6 +335,7 @@ def probe_kwargs(init: str, values: Mapping[str, Any]) -> dict[str, Any]:
         "stream": values["stream"],
         "bias_std": values["bias"],
         "batch_norm": values["bn"],
+        "weight_grad": values["weight_grad"],
         "input_dist": values["input"],
         "dtype": values["dtype"],
         "histogram_layer": values["layer"],
@@ -427,6 +435,7 @@ def parse_phase(items: Sequence[tuple[str, str]]) -> dict[str, Any]:
             "seed": 0,
             "stream": "counter",
             "bn": False,
+            "weight_grad": True,
             "input": "normal",
             "dtype": "float32",
             "layer": 1,

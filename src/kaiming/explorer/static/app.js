@@ -103,6 +103,7 @@
     for (const k of ["mode", "depth", "width", "bias", "batch", "input", "seed", "stream"]) q.set(k, state[k]);
     if (state.bn) q.set("bn", "1");
     if (state.layer !== "") q.set("layer", state.layer);
+    q.set("weight_grad", "0");  // not shown on the page: a third of the server's multiply-adds
     return (state.overlay ? "api/compare?" : "api/probe?") + q.toString();
   }
 
