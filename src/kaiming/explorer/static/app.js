@@ -266,8 +266,11 @@
     hideError();
     shown = query;
     render(runs, body.elapsed_ms, body.cached);
-    if (current) commitHistory(false);
+    // pushState costs Chromium ~30 ms (measured, docs/explorer.md): after the charts are painted.
+    if (current) afterPaint(() => { if (shown === query && query === apiQuery()) commitHistory(false); });
   }
+
+  function afterPaint(fn) { requestAnimationFrame(() => setTimeout(fn, 0)); }
 
   function showError(message) {
     const box = $("error");
@@ -443,7 +446,9 @@
       hi = cfg.range[1] !== null ? cfg.range[1] : Math.max(1, ...all);
       if (lo < 0) lo = Math.max(-1, Math.floor(lo * 10) / 10);
     }
-    const key = id + "|" + cfg.series.map((s) => s.label + s.color).join(",");
+    // Rebuilt only when the shape changes; labels and colours are read from the current cfg
+    // (a new uPlot costs ~10 ms: switching the init must not rebuild all four charts).
+    const key = [id, cfg.log, cfg.percent, cfg.depth <= 60, ...cfg.series.map((s) => (s.theory ? "t" : "m"))].join("|");
     window.__explorer.series = Object.assign(window.__explorer.series || {}, { [id]: cfg.series.map((s) => s.label) });
     const entry = charts[id];
     entry && (entry.selected = cfg.selected, entry.cfg = cfg);
@@ -461,9 +466,10 @@
     let rank = 0;
     const seriesOpts = cfg.series.map((s) => {
       const width = s.theory ? 1.6 : 2.2 + 1.5 * (measured - 1 - rank++);
-      return { label: s.label, stroke: s.color, width, dash: s.theory ? [6, 4] : undefined,
+      const color = (u, i) => state_.cfg.series[i - 1].color;
+      return { label: s.label, stroke: color, width, dash: s.theory ? [6, 4] : undefined,
         alpha: s.theory ? 0.8 : 1, spanGaps: false,
-        points: { show: !s.theory && cfg.depth <= 60, size: 5, fill: s.color },
+        points: { show: !s.theory && cfg.depth <= 60, size: 5, fill: color },
         value: (u, v) => (cfg.percent && v !== null ? pct(v) + "%" : fmt(v)) };
     });
     const state_ = { key, range: [lo, hi], selected: cfg.selected, cfg };
