@@ -198,10 +198,11 @@ def _compute(kwargs: Kwargs, draw_threads: int | None = None) -> bytes:
     _limit_draw_threads(draw_threads)
     rest = {k: v for k, v in kwargs.items() if k != "kind"}
     try:
-        data = _phase(rest) if kwargs.get("kind") == "phase" else probe(**rest).to_dict()
+        # A probe's to_dict() is JSON-safe already; the phase diagram's dict is not.
+        data = jsonable(_phase(rest)) if kwargs.get("kind") == "phase" else probe(**rest).to_dict()
     except (ValueError, TypeError) as exc:
         raise BadRequestError(str(exc)) from exc
-    return json.dumps(jsonable(data), separators=(",", ":"), allow_nan=False).encode()
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _limit_draw_threads(threads: int | None) -> None:

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -108,11 +108,11 @@ class ProbeResult:
 
         Non-finite numbers (overflow) become ``None``, so ``json.dumps`` gives strict JSON.
         """
-        layers = [jsonable(asdict(layer)) for layer in self.layers]
+        layers = [jsonable(vars(layer)) for layer in self.layers]  # flat records: no deep copy needed
         return {
-            "config": dict(self.config),
+            "config": jsonable(self.config),
             "layers": layers,
-            "histogram": self.histogram,
+            "histogram": jsonable(self.histogram),
             "summary": self._summary,
         }
 
