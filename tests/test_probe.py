@@ -145,6 +145,27 @@ def test_counter_stream_matches_direct_network_from_keyed_initializers(
             assert getattr(stats, key) == pytest.approx(value, rel=1e-9, abs=1e-12), (key, stats.layer)
 
 
+@pytest.mark.parametrize(
+    "init", ["he_normal", "he_uniform", "xavier_truncated_normal", "lecun_uniform", "orthogonal", "random"]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_counter_weights_are_the_keyed_initializers_bit_for_bit(init: str, dtype: type) -> None:
+    from kaiming.initializers import variance_scaling
+    from kaiming.propagation._draws import make_draws
+    from kaiming.propagation._inits import resolve_init
+
+    spec = resolve_init(init, activation="relu", activation_param=0.0, std=0.05 if init == "random" else None)
+    got = make_draws("counter", 11).weight(spec, 3, 96, 40, np.dtype(dtype))
+    key = kaiming.stream.key(11, "layer3.weight")
+    if init == "random":
+        want = variance_scaling((96, 40), 0.05**2, "fan_in", "normal", fans=(1, 1), key=key, dtype=dtype)
+    elif init == "orthogonal":
+        want = kaiming.orthogonal((96, 40), 1.0, key=key, dtype=dtype)
+    else:
+        want = get_initializer(init)((96, 40), key=key, dtype=dtype)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
 def test_counter_stream_is_deterministic_and_differs_from_the_generator() -> None:
     args = ("he", "relu", 4, 32)
     a = probe(*args, batch=16, seed=5, stream="counter", input_corr=0.3, bias_std=0.1)

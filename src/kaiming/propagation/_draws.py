@@ -86,8 +86,8 @@ class CounterDraws:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        # The same bits on either path; numba's is several times faster even for a 256 x 256
-        # layer, below the size from which ``backend="auto"`` takes it (see docs/probe.md).
+        # The same bits on either path; numba's was about twice as fast (one thread) for a
+        # 256 x 256 layer, below the size from which ``backend="auto"`` takes it (docs/probe.md).
         self.backend: cs.Backend = "numba" if cs.fast_path_available() else "numpy"
 
     def _key(self, name: str) -> cs.StreamKey:
