@@ -13,7 +13,13 @@ control's ``change`` event to the first animation frame after the charts were re
   and the longest gap between two of them.
 
 It prints p50/p95 per scenario, with the server's share (``elapsed_ms`` of the API) and the
-drawing's share (``render()``), and the load average.
+drawing's share (``render()``), and the load average. For ``large`` it also times, in the same
+run, the floor of any server: three bare forward + backward matmul loops over the same network
+(``bench_probe.bare_loop``, float32, weights drawn inside the timed region from the counter
+stream, as the page's probes draw them), one per overlaid init.
+
+The server runs as ``ServerThread`` builds it (``create_app()`` defaults: one numba thread per
+simulation; BLAS threads left at BLAS's default, unlike ``kaiming explore``, which sets one).
 
 Usage: ``PYTHONPATH=src python benchmarks/bench_explorer_live.py [--runs 30] [--large-runs 8]``
 """
@@ -23,7 +29,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import time
+from collections.abc import Callable
 
+from bench_probe import bare_loop  # benchmarks/ is the script's directory
 from playwright.sync_api import Page, sync_playwright
 
 from kaiming.explorer.server import ServerThread
@@ -55,6 +64,12 @@ def report(name: str, rows: list[list[float]], server_side: bool = True) -> None
         f"{name:8s} n={len(rows):3d}  change->redrawn p50 {pct(total, 0.5):7.1f} ms  p95 {pct(total, 0.95):7.1f} ms"
         f"   server p50 {server}   render() p50 {statistics.median(draw):5.1f} ms"
     )
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def settle(page: Page) -> None:
@@ -89,6 +104,13 @@ def main() -> None:
             "() => document.getElementById('status').textContent.indexOf('computing') < 0", timeout=120_000
         )
         report("large", [page.evaluate(CHANGE, ["seed", str(2000 + i)]) for i in range(args.large_runs)])
+        floor = statistics.median(
+            timed(lambda seed=seed: bare_loop(50, 512, 256, "float32", seed, stream="counter"))
+            for seed in range(5)
+        )
+        print(
+            f"         floor: 3 x bare loop 50 x 512 x 256 = 3 x {floor * 1e3:.1f} ms = {3 * floor * 1e3:.1f} ms"
+        )
 
         page.goto(server.url)
         settle(page)

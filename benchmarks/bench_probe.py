@@ -2,7 +2,7 @@
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/bench_probe.py [--repeat 7] [--quick] [--dtype float32]
+    PYTHONPATH=src python benchmarks/bench_probe.py [--repeat 7] [--quick] [--dtype float32] [--threads N]
     PYTHONPATH=src python benchmarks/bench_probe.py --precision
 
 ``--precision`` measures instead how far the float32 probe's statistics are (a) from the same
@@ -11,12 +11,16 @@ float64 probe (other draws: sampling) and (c) from the mean-field theory.
 
 The target (issue: live speed): ``probe("he_normal", "relu", depth=50, width=512, batch=256)``
 at most 1.5x the bare loop over the same network in the same dtype. Both draw their weights
-inside the timed region with NumPy's ``Generator.standard_normal`` (the probe draws the same
-numbers: its weights are the registry's). The bare loop per layer: draw ``W``, ``z = h @ W``,
-``h = relu(z)``; then backward ``g = (g * (z > 0)) @ W.T``: no statistics, no weight gradient.
-The runs alternate (probe, loop, probe, loop, ...) so load on a shared machine hits both alike;
-the figure is the median of the per-pair ratios. Also printed: the probe without the backward
-pass and the cost of drawing the weights alone. The load average is printed beside the figures.
+inside the timed region. Two streams, each against the bare loop drawing the same way:
+``stream="generator"`` (the default; NumPy's ``Generator.standard_normal``, the registry's
+numbers) and ``stream="counter"`` (``kaiming.stream`` keyed by (seed, tensor name), numba's
+path). The bare loop per layer: draw ``W``, ``z = h @ W``, ``h = relu(z)``; then backward
+``g = (g * (z > 0)) @ W.T``: no statistics, no weight gradient. Also timed: the counter-stream
+probe with ``weight_grad=False`` (what the explorer asks for: the weight-gradient product is a
+third of the multiply-adds). The runs alternate (probe, loop, probe, loop, ...) so load on a
+shared machine hits all alike; each figure is the median of the per-round ratios. ``--threads``
+sets the BLAS and numba threads (default: their own defaults). The load average is printed
+beside the figures.
 """
 
 from __future__ import annotations
@@ -30,24 +34,35 @@ from collections.abc import Callable
 import numpy as np
 
 from kaiming import get_initializer, probe
+from kaiming import stream as cs
 from kaiming._activations import get_activation
 
 
-def bare_loop(depth: int, width: int, batch: int, dtype: str, seed: int = 0) -> float:
-    """He-normal ReLU network, forward then backward, weights drawn here; returns a checksum."""
+def bare_loop(
+    depth: int, width: int, batch: int, dtype: str, seed: int = 0, stream: str = "generator"
+) -> float:
+    """He-normal ReLU network, forward then backward, weights drawn here from ``stream``; returns
+    a checksum."""
     rng = np.random.default_rng(seed)
     kind = np.dtype(dtype)
-    h = rng.standard_normal((batch, width), dtype=kind)
+    backend = "numba" if cs.fast_path_available() else "numpy"
+
+    def gauss(shape: tuple[int, int], name: str) -> np.ndarray:
+        if stream == "generator":
+            return rng.standard_normal(shape, dtype=kind)
+        return cs.sample("normal", shape, cs.key(seed, name), dtype=kind, backend=backend)
+
+    h = gauss((batch, width), "input")
     scale = kind.type(np.sqrt(2.0 / width))
     weights, pre = [], []
-    for _ in range(depth):
-        w = rng.standard_normal((width, width), dtype=kind)
+    for layer in range(depth):
+        w = gauss((width, width), f"layer{layer + 1}.weight")
         w *= scale
         z = h @ w
         weights.append(w)
         pre.append(z)
         h = np.maximum(z, 0)
-    grad = rng.standard_normal((batch, width), dtype=kind)
+    grad = gauss((batch, width), "output.grad")
     for w, z in zip(reversed(weights), reversed(pre), strict=True):
         grad *= z > 0
         grad = grad @ w.T
@@ -123,6 +138,43 @@ def seconds(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def bench_case(depth: int, width: int, batch: int, repeat: int, dtype: str) -> None:
+    """Time the probes and the bare loops of one network in alternating rounds; print the ratios."""
+    net = (depth, width)
+    runs: dict[str, Callable[[], object]] = {
+        "probe, generator": lambda: probe("he_normal", "relu", *net, batch=batch, dtype=dtype),
+        "probe, counter": lambda: probe(
+            "he_normal", "relu", *net, batch=batch, dtype=dtype, stream="counter"
+        ),
+        "probe, counter, weight_grad=False": lambda: probe(
+            "he_normal", "relu", *net, batch=batch, dtype=dtype, stream="counter", weight_grad=False
+        ),
+        "bare loop, generator": lambda: bare_loop(*net, batch, dtype),
+        "bare loop, counter": lambda: bare_loop(*net, batch, dtype, stream="counter"),
+    }
+    for fn in runs.values():
+        fn()  # warm-up: imports, compiled kernels, BLAS threads, page faults
+    rounds = [{name: seconds(fn) for name, fn in runs.items()} for _ in range(repeat)]
+
+    def median(name: str, over: str | None = None) -> float:
+        return statistics.median(r[name] / (r[over] if over else 1.0) for r in rounds)
+
+    print(f"depth {depth} x width {width} x batch {batch}, {dtype}, {repeat} alternating rounds:")
+    for name in runs:
+        print(f"  {name:36s} {median(name) * 1e3:8.1f} ms (median)")
+    for top, bottom in (
+        ("probe, generator", "bare loop, generator"),
+        ("probe, counter", "bare loop, counter"),
+        ("probe, counter", "bare loop, generator"),
+        ("probe, counter, weight_grad=False", "bare loop, counter"),
+    ):
+        ratio = median(top, bottom)
+        verdict = "meets" if ratio <= 1.5 else "MISSES"
+        print(f"  {top} / {bottom}: {ratio:5.2f}  ({verdict} the 1.5x target)")
+    draws = statistics.median(seconds(lambda: draw_only(depth, width, dtype)) for _ in range(3))
+    print(f"  drawing the weights alone, generator   {draws * 1e3:8.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -131,45 +183,24 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="only the 50 x 512 x 256 case")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--precision", action="store_true", help="float32 vs float64 vs theory instead")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS and numba threads (default: theirs)")
+    parser.add_argument("--width", type=int, default=None, help="only depth 50 x this width x batch 256")
     args = parser.parse_args()
     if args.precision:
         precision()
         return
+    if args.threads is not None:
+        import numba
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.threads, user_api="blas")
+        numba.set_num_threads(args.threads)
     cases = [(50, 512, 256)] + ([] if args.quick else [(100, 1024, 512)])
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.width is not None:
+        cases = [(50 if args.width >= 512 else 20, args.width, 256)]
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; threads {args.threads}")
     for depth, width, batch in cases:
-        repeat = args.repeat if width <= 512 else max(3, args.repeat // 2)
-
-        def full(d: int = depth, w: int = width, b: int = batch) -> object:
-            return probe("he_normal", "relu", d, w, batch=b, dtype=args.dtype)
-
-        def loop(d: int = depth, w: int = width, b: int = batch) -> object:
-            return bare_loop(d, w, b, args.dtype)
-
-        full()
-        loop()  # warm-up: imports, BLAS threads, page faults
-        pairs = [(seconds(full), seconds(loop)) for _ in range(repeat)]
-        ratio = statistics.median(p / r for p, r in pairs)
-        probe_s = statistics.median(p for p, _ in pairs)
-        loop_s = statistics.median(r for _, r in pairs)
-        forward = statistics.median(
-            seconds(
-                lambda d=depth, w=width, b=batch: probe(
-                    "he", "relu", d, w, batch=b, backward=False, dtype=args.dtype
-                )
-            )
-            for _ in range(max(3, repeat // 2))
-        )
-        draws = statistics.median(
-            seconds(lambda d=depth, w=width: draw_only(d, w, args.dtype)) for _ in range(3)
-        )
-        verdict = "meets" if ratio <= 1.5 else "MISSES"
-        print(f"depth {depth} x width {width} x batch {batch}, {args.dtype}, {repeat} alternating pairs:")
-        print(f"  probe (forward + backward + theory)   {probe_s * 1e3:8.1f} ms (median)")
-        print(f"  bare forward + backward matmul loop   {loop_s * 1e3:8.1f} ms (median)")
-        print(f"  probe / loop, median of pair ratios   {ratio:8.2f}    ({verdict} the 1.5x target)")
-        print(f"  probe, forward only (+ theory)        {forward * 1e3:8.1f} ms")
-        print(f"  drawing the weights alone             {draws * 1e3:8.1f} ms")
+        bench_case(depth, width, batch, args.repeat if width <= 512 else max(3, args.repeat // 2), args.dtype)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

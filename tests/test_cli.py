@@ -64,6 +64,24 @@ def test_probe_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["layers"][0]["health"] in {"healthy", "vanishing", "exploding", "dying"}
 
 
+def test_probe_and_compare_stream_option(capsys: pytest.CaptureFixture[str]) -> None:
+    net = ("--act", "tanh", "--depth", "4", "--width", "32", "--batch", "16", "--seed", "3")
+    code, out, err = run(capsys, "probe", "--init", "xavier", *net, "--stream", "counter", "--json")
+    assert code == 0, err
+    want = kaiming.probe("xavier", "tanh", 4, 32, batch=16, seed=3, stream="counter").to_dict()
+    assert json.loads(out) == json.loads(json.dumps(want))
+    code, out, err = run(capsys, "compare", "--inits", "he,orthogonal", *net, "--stream", "counter", "--json")
+    assert code == 0, err
+    runs = json.loads(out)["runs"]
+    assert [r["config"]["stream"] for r in runs] == ["counter", "counter"]
+    want = kaiming.probe("orthogonal", "tanh", 4, 32, batch=16, seed=3, stream="counter").to_dict()
+    assert runs[1]["layers"] == json.loads(json.dumps(want["layers"]))
+    code, out, _ = run(capsys, "probe", *net, "--json")
+    assert code == 0 and json.loads(out)["config"]["stream"] == "generator"
+    code, _, err = run(capsys, "probe", *net, "--stream", "philox")
+    assert code == 2 and "--stream" in err and "'philox'" in err and "counter" in err
+
+
 def test_compare_prints_table_and_writes_png(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     plot = tmp_path / "compare.png"
     code, out, err = run(

@@ -158,6 +158,11 @@ def test_probe_default_schema(client: TestClient) -> None:
                 "bins": 12,
             },
         ),
+        # The page's stream is the counter stream; kaiming.probe's default, the Generator, on request.
+        (
+            {"init": "he_normal", "stream": "generator", "seed": 5},
+            {"init": "he_normal", "seed": 5, "stream": "generator"},
+        ),
         # A slope given to an activation without a parameter is ignored, std to a non-random init too.
         (
             {"init": "he_uniform", "act": "relu", "slope": 0.3, "std": 2.0},
@@ -170,7 +175,7 @@ def test_probe_passes_every_parameter_to_the_probe(
 ) -> None:
     body = get_ok(client, "/api/probe", **SMALL, **query)
     base: dict[str, Any] = {"depth": 6, "width": 32, "batch": 16, "seed": 0, "histogram_layer": 6}
-    expected = probe(**{**base, **kwargs}).to_dict()
+    expected = probe(**{**base, "stream": "counter", **kwargs}).to_dict()
     assert body["layers"] == strict_json(json.dumps(expected["layers"]))
     assert body["histogram"] == expected["histogram"]
     assert body["summary"] == expected["summary"]
@@ -260,6 +265,8 @@ BAD = [
     ("init", "he_norm"),
     ("input", "gauss"),
     ("dtype", "float16"),
+    ("stream", "philox"),
+    ("weight_grad", "maybe"),
     ("bn", "maybe"),
     ("layer", "0"),
     ("layer", "7"),  # deeper than depth=6
@@ -370,6 +377,31 @@ def test_options_list_what_the_probe_accepts(client: TestClient) -> None:
     assert by_name["leaky_relu"]["param"] == "negative_slope" and by_name["relu"]["param"] is None
     assert opts["params"]["depth"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
     assert opts["limits"]["max_compare"] == MAX_COMPARE
+    assert opts["params"]["stream"] == {
+        "type": "string",
+        "enum": ["generator", "counter"],
+        "default": "counter",
+    }
+
+
+def test_weight_grad_off_leaves_out_only_the_weight_gradient(client: TestClient) -> None:
+    full = get_ok(client, "/api/probe", **SMALL)
+    lean = get_ok(client, "/api/probe", **SMALL, weight_grad="0")
+    assert full["config"]["weight_grad"] is True and lean["config"]["weight_grad"] is False
+    assert all(layer["weight_grad_std"] is None for layer in lean["layers"])
+    assert lean["layers"] == [{**layer, "weight_grad_std": None} for layer in full["layers"]]
+
+
+def test_the_stream_is_reported_and_keys_the_cache(client: TestClient) -> None:
+    counter = get_ok(client, "/api/probe", **SMALL)
+    generator = get_ok(client, "/api/probe", **SMALL, stream="generator")
+    assert counter["config"]["stream"] == "counter" and generator["config"]["stream"] == "generator"
+    assert counter["layers"][0]["pre_std"] != generator["layers"][0]["pre_std"]
+    again = get_ok(client, "/api/probe", **SMALL, stream="generator")
+    assert again["cached"] and again["layers"] == generator["layers"]
+    runs = get_ok(client, "/api/compare", **SMALL, inits="he_normal,orthogonal", stream="generator")["runs"]
+    assert [r["config"]["stream"] for r in runs] == ["generator", "generator"]
+    assert runs[0]["layers"] == generator["layers"]
 
 
 def test_openapi_document(client: TestClient) -> None:
@@ -538,7 +570,9 @@ def test_phase_endpoint_matches_the_theory(client: TestClient) -> None:
 
 def test_gain_reaches_the_probe_and_is_ignored_by_random(client: TestClient) -> None:
     body = get_ok(client, "/api/probe", **SMALL, init="xavier_normal", gain=1.5)
-    expected = probe("xavier_normal", depth=6, width=32, batch=16, gain=1.5, histogram_layer=6).to_dict()
+    expected = probe(
+        "xavier_normal", depth=6, width=32, batch=16, gain=1.5, histogram_layer=6, stream="counter"
+    ).to_dict()
     assert body["layers"] == strict_json(json.dumps(expected["layers"]))
     assert body["config"]["gain"] == 1.5
     random = get_ok(client, "/api/probe", **SMALL, init="random", std=0.1, gain=1.5)

@@ -259,6 +259,23 @@ def test_correlation_chart_follows_the_api(page: Page, base_url: str) -> None:
     assert series == ["He normal", "He normal (theory)"]
 
 
+def test_the_page_says_which_stream_drew_the_numbers(page: Page, base_url: str) -> None:
+    page.goto(base_url + START + "&depth=5&seed=7")
+    wait_for_layers(page, 5)
+    settled(page)
+    expect(page.locator("#status")).to_contain_text("counter stream, seed 7")
+    counter = api_for(page, base_url)
+    assert "stream=counter" in page.url and counter["config"]["stream"] == "counter"
+    assert_table_matches_api(page, counter)
+    page.select_option("#stream", "generator")
+    expect(page.locator("#status")).to_contain_text("NumPy Generator, seed 7")
+    settled(page)
+    generator = api_for(page, base_url)
+    assert "stream=generator" in page.url and generator["config"]["stream"] == "generator"
+    assert generator["layers"] != counter["layers"]
+    assert_table_matches_api(page, generator)
+
+
 def test_bad_value_shows_the_server_message(page: Page, base_url: str) -> None:
     page.goto(base_url + START)
     wait_for_layers(page, 20)

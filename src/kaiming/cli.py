@@ -29,6 +29,7 @@ from ._checks import check_choice, did_you_mean
 from ._table import render_table
 from .fans import LAYOUTS
 from .propagation import ProbeResult, probe
+from .propagation._draws import STREAMS
 from .propagation._inits import ALIASES, PROBE_ACTIVATIONS, PROBE_INITS
 from .propagation._table import format_number
 from .registry import INITIALIZER_NAMES, get_initializer
@@ -95,6 +96,9 @@ def _add_network_args(parser: argparse.ArgumentParser) -> None:
     )
     net.add_argument("--input-corr", type=float, default=0.0, help="inputs' pairwise correlation (default 0)")
     net.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="default float32")
+    net.add_argument("--stream", default="generator", choices=STREAMS,
+                     help="random numbers: NumPy's Generator from --seed (default) or the counter stream "
+                          "keyed by (seed, tensor name), drawn faster")  # fmt: skip
     net.add_argument("--no-backward", dest="backward", action="store_false", help="skip the backward pass")
     net.add_argument("--no-theory", dest="theory", action="store_false", help="skip the mean-field theory")
     out = parser.add_argument_group("output")
@@ -118,6 +122,7 @@ def _probe_kwargs(args: argparse.Namespace, init: str, *, share: bool = False) -
         "input_dist": args.input_dist,
         "input_corr": args.input_corr,
         "dtype": args.dtype,
+        "stream": args.stream,
         "backward": args.backward,
         "theory": args.theory,
     }

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kaiming._activations import ACTIVATIONS
-from kaiming.propagation import PROBE_ACTIVATIONS, PROBE_INITS
+from kaiming.propagation import PROBE_ACTIVATIONS, PROBE_INITS, STREAMS
 
 __all__ = [
     "COMPARE_PARAMS",
@@ -150,6 +150,15 @@ def _shared_params(activations: tuple[str, ...]) -> tuple[Param, ...]:
         Param("batch", "int", 256, "Number of input examples pushed through the network.", 1, 4096),
         Param("seed", "int", 0, "Seed of the weights and of the inputs.", 0, 2**32 - 1),
         Param(
+            "stream",
+            "choice",
+            "counter",
+            "Random numbers: 'counter' draws every tensor from kaiming.stream keyed by (seed, tensor "
+            "name), faster; 'generator' is NumPy's Generator from the seed, the numbers of "
+            "kaiming.probe's default. Both give the same distributions.",
+            choices=STREAMS,
+        ),
+        Param(
             "mode",
             "choice",
             "auto",
@@ -186,6 +195,13 @@ def _shared_params(activations: tuple[str, ...]) -> tuple[Param, ...]:
             exclusive_minimum=True,
         ),
         Param("bn", "bool", False, "Batch-normalize every pre-activation (no learned scale)."),
+        Param(
+            "weight_grad",
+            "bool",
+            True,
+            "Also compute each layer's weight-gradient std (weight_grad_std; null when off). The page "
+            "does not show it and turns it off: a third of the multiply-adds.",
+        ),
         Param("bias", "float", 0.0, "Standard deviation of the biases (0: no bias).", 0.0, 10.0),
         Param(
             "input",
@@ -316,8 +332,10 @@ def probe_kwargs(init: str, values: Mapping[str, Any]) -> dict[str, Any]:
         "width": values["width"],
         "batch": values["batch"],
         "seed": values["seed"],
+        "stream": values["stream"],
         "bias_std": values["bias"],
         "batch_norm": values["bn"],
+        "weight_grad": values["weight_grad"],
         "input_dist": values["input"],
         "dtype": values["dtype"],
         "histogram_layer": values["layer"],
@@ -415,7 +433,9 @@ def parse_phase(items: Sequence[tuple[str, str]]) -> dict[str, Any]:
             "depth": 1,
             "batch": 1,
             "seed": 0,
+            "stream": "counter",
             "bn": False,
+            "weight_grad": True,
             "input": "normal",
             "dtype": "float32",
             "layer": 1,

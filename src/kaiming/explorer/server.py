@@ -33,6 +33,7 @@ module imports them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import logging
@@ -57,6 +58,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from kaiming import stream
 from kaiming.propagation import probe
 from kaiming.propagation.correlation import depth_scales
 from kaiming.propagation.phase import phase_diagram, phase_point
@@ -190,15 +192,37 @@ def _phase(kwargs: Kwargs) -> dict[str, Any]:
     return {"diagram": diagram, "point": point}
 
 
-def _compute(kwargs: Kwargs) -> bytes:
+def _compute(kwargs: Kwargs, draw_threads: int | None = None) -> bytes:
     """One probe (or, with ``kind="phase"``, one phase diagram) as compact strict-JSON bytes; the
-    library's own ``ValueError``/``TypeError`` is a 400."""
+    library's own ``ValueError``/``TypeError`` is a 400. ``draw_threads``: see :func:`create_app`."""
+    _limit_draw_threads(draw_threads)
     rest = {k: v for k, v in kwargs.items() if k != "kind"}
     try:
-        data = _phase(rest) if kwargs.get("kind") == "phase" else probe(**rest).to_dict()
+        # A probe's to_dict() is JSON-safe already; the phase diagram's dict is not.
+        data = jsonable(_phase(rest)) if kwargs.get("kind") == "phase" else probe(**rest).to_dict()
     except (ValueError, TypeError) as exc:
         raise BadRequestError(str(exc)) from exc
-    return json.dumps(jsonable(data), separators=(",", ":"), allow_nan=False).encode()
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _limit_draw_threads(threads: int | None) -> None:
+    """Use at most ``threads`` numba threads for the counter stream's draws started from the
+    calling thread (numba's setting is per thread); nothing without numba or with ``None``."""
+    if threads is None or not stream.fast_path_available():
+        return
+    import numba  # present: the fast path needs it
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+
+
+def _warm_draws() -> None:
+    """Load the counter stream's compiled kernels (numba's disk cache: about a second) before the
+    first request needs them."""
+    if not stream.fast_path_available():
+        return
+    for dist in stream.STREAM_DISTRIBUTIONS:
+        for dtype in (np.float32, np.float64):
+            stream.sample(dist, 1, stream.key(0, "warm-up"), dtype=dtype, backend="numba")
 
 
 def _available_memory() -> int:
@@ -331,6 +355,8 @@ def create_app(
     max_queued: int = 256,
     max_queued_heavy: int | None = None,
     allowed_hosts: Iterable[str] | None = None,
+    draw_threads: int | None = 1,
+    warm: bool = True,
 ) -> Starlette:
     """Build the explorer's ASGI app.
 
@@ -345,6 +371,10 @@ def create_app(
         max_queued_heavy: most expensive simulations waiting (default ``2 * max_parallel``).
         allowed_hosts: accepted ``Host`` names (guards a loopback server against DNS
             rebinding); ``None`` accepts any well-formed one.
+        draw_threads: numba threads per simulation for the counter stream's draws (``None``:
+            numba's default, all cores). One, like one BLAS thread: simulations run side by
+            side, and on a busy 2-core machine two threads per draw were slower than one.
+        warm: load the counter stream's compiled kernels in a background thread now.
 
     Example:
         >>> app = create_app(allowed_hosts=["127.0.0.1", "localhost"])
@@ -352,8 +382,10 @@ def create_app(
         ['/', '/api/probe', '/api/compare', '/api/phase', '/api/options']
     """
     workers = max_parallel or max(1, (os.cpu_count() or 1) - 1)
+    if warm:
+        threading.Thread(target=_warm_draws, daemon=True, name="explorer-warm-up").start()
     scheduler = Scheduler(
-        _compute,
+        functools.partial(_compute, draw_threads=draw_threads),
         workers=workers,
         memory_budget=memory_budget if memory_budget is not None else _available_memory() // 2,
         cache_bytes=cache_bytes,

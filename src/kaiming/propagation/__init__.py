@@ -12,12 +12,13 @@ from ._records import LayerStats
 from .correlation import DepthScales, correlation_map, depth_scales, fixed_point_q
 from .jacobian import JacobianSpectrum, jacobian_spectrum
 from .phase import PhaseDiagram, critical_sigma_w2, phase_diagram, phase_point
-from .simulate import ProbeResult, probe
+from .simulate import STREAMS, ProbeResult, probe
 from .theory import GaussianMoments, MeanFieldLayer, gaussian_moments, mean_field
 
 __all__ = [
     "PROBE_ACTIVATIONS",
     "PROBE_INITS",
+    "STREAMS",
     "DepthScales",
     "GaussianMoments",
     "JacobianSpectrum",

@@ -17,10 +17,11 @@ from numpy.typing import NDArray
 
 from .._activations import ACTIVATIONS
 from .._checks import check_choice, check_nonnegative, check_real, check_squarable
-from .._sampling import fan_for_mode
+from .._sampling import fan_for_mode, sampler_scale, variance_std
 from ..gains import calculate_gain
 from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, variance_scaling
 from ..registry import INITIALIZER_NAMES
+from ..stream import StreamKey
 from ..structured import orthogonal
 
 __all__ = ["ALIASES", "PROBE_ACTIVATIONS", "PROBE_INITS", "InitSpec", "resolve_activation", "resolve_init"]
@@ -65,18 +66,38 @@ class InitSpec:
             return gain2 / max(fan_in, fan_out)
         return gain2 / fan_for_mode(str(self.mode), fan_in, fan_out)
 
+    def sampler_scale(self, fan_in: int, fan_out: int) -> float:
+        """The scale of the zero-mean sampler (std, or the uniform's half-width) that a keyed
+        variance-scaling init of a ``(fan_in, fan_out)`` layer hands to ``kaiming.stream.sample``:
+        the same ``variance_std`` and ``sampler_scale`` as ``variance_scaling(..., key=...)``."""
+        if self.kind == "orthogonal":
+            raise ValueError("orthogonal weights are a QR factor, not one sampler's values")
+        if self.kind == "random":
+            return sampler_scale("normal", variance_std(float(self.std) ** 2, 1))  # type: ignore[arg-type]
+        fan = fan_for_mode(str(self.mode), fan_in, fan_out)
+        return sampler_scale(self.distribution, variance_std(float(self.gain) ** 2, fan))  # type: ignore[arg-type]
+
     def draw(
-        self, fan_in: int, fan_out: int, rng: np.random.Generator, dtype: np.dtype[np.floating]
+        self,
+        fan_in: int,
+        fan_out: int,
+        dtype: np.dtype[np.floating],
+        *,
+        rng: np.random.Generator | None = None,
+        key: StreamKey | None = None,
     ) -> NDArray[np.floating]:
-        """Draw the ``(fan_in, fan_out)`` weight matrix from ``rng``."""
+        """Draw the ``(fan_in, fan_out)`` weight matrix from ``rng`` or the counter stream ``key``
+        (the keyed initializer: every init the probe knows has one)."""
         shape = (fan_in, fan_out)
         if self.kind == "orthogonal":
-            return orthogonal(shape, float(self.gain), rng=rng, dtype=dtype)  # type: ignore[arg-type]
+            return orthogonal(shape, float(self.gain), rng=rng, key=key, dtype=dtype)  # type: ignore[arg-type]
         if self.kind == "random":
             scale = float(self.std) ** 2  # type: ignore[arg-type]
-            return variance_scaling(shape, scale, "fan_in", "normal", fans=(1, 1), rng=rng, dtype=dtype)
+            return variance_scaling(
+                shape, scale, "fan_in", "normal", fans=(1, 1), rng=rng, key=key, dtype=dtype
+            )
         scale = float(self.gain) ** 2  # type: ignore[arg-type]
-        return variance_scaling(shape, scale, self.mode, self.distribution, rng=rng, dtype=dtype)  # type: ignore[arg-type]
+        return variance_scaling(shape, scale, self.mode, self.distribution, rng=rng, key=key, dtype=dtype)  # type: ignore[arg-type]
 
 
 def resolve_activation(activation: object, activation_param: object) -> tuple[str, float]:

@@ -166,7 +166,7 @@ def jacobian_spectrum(
     derivs: list[Array] = []
     act = k.act
     for _ in range(depth_value):
-        w = net.spec.draw(n, n, rng, np.dtype(np.float64))
+        w = net.spec.draw(n, n, np.dtype(np.float64), rng=rng)
         z = h @ w
         if sb > 0:
             z += rng.standard_normal(n) * net.bias_std

@@ -19,9 +19,12 @@ correlation ``rho`` in expectation (with ``input_dist="uniform"`` the mixture is
 uniform). Each layer also reports ``pre_corr``, the mean pairwise correlation (cosine over units)
 between the examples' pre-activations, beside the theory's ``c_l``.
 
-Randomness: one ``numpy.random.Generator`` from ``seed`` draws, in order, the input, then
-per layer ``W_l`` (via the registry initializer, number for number) and ``b_l``, then the
-output gradient.
+Randomness (``stream``, see ``_draws``): by default one ``numpy.random.Generator`` from
+``seed`` draws, in order, the input, then per layer ``W_l`` (via the registry initializer,
+number for number) and ``b_l``, then the output gradient. ``stream="counter"`` draws every
+tensor from the counter stream ``kaiming.stream.key(seed, name)`` instead (names ``"input"``,
+``"input.shared"``, ``"layer{l}.weight"``, ``"layer{l}.bias"``, ``"output.grad"``): other
+numbers with the same distributions, drawn faster (about 4x for the weights with numba).
 
 Health verdict per layer (``kaiming._health``): ``forward_health``, first match wins,
 
@@ -46,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,9 +58,9 @@ from numpy.typing import NDArray
 from .._checks import check_choice, check_positive_int
 from .._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, gradient_health_of, health_of, worst_health
 from .._json import jsonable
-from .._random import resolve_rng
 from . import _range as fr
 from . import _stats as st
+from ._draws import STREAMS, Draws, make_draws
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
 from ._limits import check_network_size, check_sizes, check_widths
 from ._pairs import correlate_inputs, mean_pairwise_correlation
@@ -71,6 +74,7 @@ __all__ = [
     "EXPLODING_STD",
     "PROBE_ACTIVATIONS",
     "PROBE_INITS",
+    "STREAMS",
     "VANISHING_STD",
     "LayerStats",
     "ProbeResult",
@@ -104,11 +108,11 @@ class ProbeResult:
 
         Non-finite numbers (overflow) become ``None``, so ``json.dumps`` gives strict JSON.
         """
-        layers = [jsonable(asdict(layer)) for layer in self.layers]
+        layers = [jsonable(vars(layer)) for layer in self.layers]  # flat records: no deep copy needed
         return {
-            "config": dict(self.config),
+            "config": jsonable(self.config),
             "layers": layers,
-            "histogram": self.histogram,
+            "histogram": jsonable(self.histogram),
             "summary": self._summary,
         }
 
@@ -131,9 +135,11 @@ def probe(
     input_corr: float = 0.0,
     dtype: str = "float32",
     backward: bool = True,
+    weight_grad: bool = True,
     theory: bool = True,
     histogram_layer: int | None = None,
     bins: int = 40,
+    stream: str = "generator",
 ) -> ProbeResult:
     """Simulate a deep fully-connected network and report per-layer signal statistics.
 
@@ -145,8 +151,12 @@ def probe(
     ``activation`` is one of ``PROBE_ACTIVATIONS``, with ``activation_param`` the leaky slope,
     ELU alpha or softplus beta. ``width`` is an int or one int per layer (the input has
     ``width[0]`` features). ``input_corr`` in [0, 1] is the inputs' pairwise correlation (each
-    layer's ``pre_corr`` follows it, beside the theory's ``c_l``). See the module docstring for
-    the network, the randomness, the health thresholds and the memory used.
+    layer's ``pre_corr`` follows it, beside the theory's ``c_l``). ``stream`` is ``"generator"``
+    (NumPy's ``Generator`` from ``seed``: the same numbers as before the option existed) or
+    ``"counter"`` (every tensor from ``kaiming.stream.key(seed, name)``: cheaper draws, other
+    numbers of the same distributions; needs an int ``seed``). See the module docstring for the
+    network, the randomness, the health thresholds and the memory used. ``weight_grad=False``
+    leaves out ``weight_grad_std`` (``None``): a third of the multiply-adds.
 
     Example:
         >>> res = probe("he", "relu", depth=20, width=256, batch=64)
@@ -157,7 +167,8 @@ def probe(
 
     Raises:
         ValueError / TypeError: an unknown name, a non-positive size, a ``histogram_layer`` outside
-            ``1..depth``, an option the init does not use (``std`` without ``random``), ...
+            ``1..depth``, an option the init does not use (``std`` without ``random``), an unknown
+            ``stream``, ``stream="counter"`` without an int ``seed``, ...
     """
     check_sizes(depth, batch, gain=gain, std=std, bias_std=bias_std)
     net = resolve_network(
@@ -178,7 +189,7 @@ def probe(
     dtype_name = check_choice(
         "dtype", np.dtype(dtype).name if _is_dtype(dtype) else dtype, ("float32", "float64")
     )
-    for name, flag in (("backward", backward), ("theory", theory)):
+    for name, flag in (("backward", backward), ("weight_grad", weight_grad), ("theory", theory)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool, got {flag!r}")
     bins = check_positive_int("bins", bins)
@@ -186,7 +197,7 @@ def probe(
         histogram_layer = check_positive_int("histogram_layer", histogram_layer)
         if histogram_layer > depth:
             raise ValueError(f"histogram_layer must be in 1..depth={depth}, got {histogram_layer}")
-    rng = resolve_rng(seed)
+    draws = make_draws(stream, seed)
     check_network_size(widths, batch, np.dtype(dtype_name).itemsize, backward)
     config: dict[str, Any] = {
         "init": spec.name,
@@ -205,14 +216,16 @@ def probe(
         "input_corr": input_corr,
         "dtype": dtype_name,
         "backward": backward,
+        "weight_grad": weight_grad and backward,
         "theory": theory,
         "histogram_layer": histogram_layer,
         "bins": bins,
+        "stream": stream,
     }
-    run = _Run(spec, act, param, widths, batch, bias_std, batch_norm, np.dtype(dtype_name), rng, backward)
+    run = _Run(spec, act, param, widths, batch, bias_std, batch_norm, np.dtype(dtype_name), draws, backward)
     run.input_corr = input_corr
     rows = run.forward(input_dist, histogram_layer, bins)
-    grads = run.backward() if backward else None
+    grads = run.backward(weight_grad) if backward else None
     predicted = _propagate(net) if theory else None
     layers = [_layer_stats(i, row, grads, predicted) for i, row in enumerate(rows)]
     if theory:
@@ -230,7 +243,10 @@ def _is_dtype(value: object) -> bool:
 
 
 def _layer_stats(
-    index: int, row: dict[str, Any], grads: list[tuple[float, float]] | None, predicted: Sequence[Any] | None
+    index: int,
+    row: dict[str, Any],
+    grads: list[tuple[float, float | None]] | None,
+    predicted: Sequence[Any] | None,
 ) -> LayerStats:
     extra: dict[str, Any] = {}
     if grads is not None:
@@ -271,16 +287,16 @@ class _Run:
         bias_std: float,
         bn: bool,
         dtype: np.dtype[np.floating],
-        rng: np.random.Generator,
+        draws: Draws,
         keep: bool,
     ) -> None:
         self.spec, self.act, self.param, self.widths = spec, act, param, widths
-        self.batch, self.bias_std, self.bn, self.dtype, self.rng, self.keep = (
+        self.batch, self.bias_std, self.bn, self.dtype, self.draws, self.keep = (
             batch,
             bias_std,
             bn,
             dtype,
-            rng,
+            draws,
             keep,
         )
         self.x: Array | None = None
@@ -290,37 +306,22 @@ class _Run:
         self.tracking = fr.tracking(act, bias_std, bn)
         self.slopes = fr.slopes(act, param) if self.tracking == "smooth" else (1.0, 1.0)
 
-    def _input(self, dist: str, rows: int | None = None) -> Array:
-        shape = (self.batch if rows is None else rows, self.widths[0])
-        if dist == "normal":
-            normal: Array = self.rng.standard_normal(shape, dtype=self.dtype)
-            return normal
-        limit = math.sqrt(3.0)
-        x: Array = self.rng.random(shape, dtype=self.dtype)
-        x *= 2.0 * limit
-        x -= limit
-        return x
-
-    def _bias(self, fan_out: int) -> Array:
-        bias: Array = self.rng.standard_normal(fan_out, dtype=self.dtype)
-        bias *= self.dtype.type(self.bias_std)
-        return bias
-
     def forward(self, dist: str, histogram_layer: int | None, bins: int) -> list[dict[str, Any]]:
-        h = self.x = self._input(dist)
+        h = self.x = self.draws.input(dist, self.batch, self.widths[0], self.dtype, shared=False)
         if self.input_corr:
-            h = self.x = correlate_inputs(h, self.input_corr, self._input(dist, 1))
+            shared = self.draws.input(dist, 1, self.widths[0], self.dtype, shared=True)
+            h = self.x = correlate_inputs(h, self.input_corr, shared)
         biggest = self.batch * max(self.widths)
         scratch = np.empty(biggest, dtype=self.dtype)
         post = np.empty(biggest, dtype=self.dtype)  # h_{l-1} is dead once z_l = h_{l-1} @ W_l exists
         rows = []
         k = 0  # the true h is h * 2**k (see _range)
         for index, (fan_in, fan_out) in enumerate(layer_fans(self.widths)):
-            w = self.spec.draw(fan_in, fan_out, self.rng, self.dtype)
+            w = self.draws.weight(self.spec, index + 1, fan_in, fan_out, self.dtype)
             with np.errstate(over="ignore", invalid="ignore"):
                 z = h @ w
                 if self.bias_std > 0:
-                    z += self._bias(fan_out)
+                    z += self.draws.bias(index + 1, fan_out, self.bias_std, self.dtype)
                 inv_sigma = _batch_norm_(z) if self.bn else None
             pre_mean, pre_std = st.mean_std(z, scratch)
             pre_mean, pre_std, k, linear = self._track(z, pre_mean, pre_std, k)
@@ -371,9 +372,9 @@ class _Run:
         pos, neg = self.slopes
         return np.where(z > 0, z.dtype.type(pos), z.dtype.type(neg))
 
-    def backward(self) -> list[tuple[float, float]]:
-        grad_h: Array = self.rng.standard_normal((self.batch, self.widths[-1]), dtype=self.dtype)
-        out: list[tuple[float, float]] = []
+    def backward(self, weight_grad: bool) -> list[tuple[float, float | None]]:
+        grad_h = self.draws.output_grad(self.batch, self.widths[-1], self.dtype)
+        out: list[tuple[float, float | None]] = []
         scratch = np.empty(self.batch * max(self.widths), dtype=self.dtype)
         k_grad = 0  # the true gradient is grad * 2**k_grad: the backward pass is linear in it
         for index in range(len(self.saved) - 1, -1, -1):
@@ -386,14 +387,19 @@ class _Run:
                 k_grad += fr.recenter_(grad, working)
                 if inv_sigma is not None:
                     grad = _batch_norm_backward(grad, z, inv_sigma)
-                h_in, k_in = (self.x, 0) if index == 0 else self._post(index - 1, scratch)
-                weight = st.product_std(h_in, grad) / self.batch  # type: ignore[arg-type]
-                weight_std = _nan_to_inf(fr.scaled(weight, k_in + k_grad))
+                weight_std = self._weight_grad_std(index, grad, k_grad, scratch) if weight_grad else None
                 if index > 0:
                     grad_h = grad @ w.T
             out.append((grad_std, weight_std))
             self.saved[index] = (w[:0], z[:0], None, 0, False)  # free as we go
         return out[::-1]
+
+    def _weight_grad_std(self, index: int, grad: Array, k_grad: int, scratch: Array) -> float:
+        """Std of the batch-mean weight gradient ``h_{l-1}.T @ dL/dz_l / batch`` (one more
+        ``batch x fan_in x fan_out`` product: a third of the matmul work of a probe)."""
+        h_in, k_in = (self.x, 0) if index == 0 else self._post(index - 1, scratch)
+        weight = st.product_std(h_in, grad) / self.batch  # type: ignore[arg-type]
+        return _nan_to_inf(fr.scaled(weight, k_in + k_grad))
 
     def _post(self, index: int, scratch: Array) -> tuple[Array, int]:
         _, z, _, k, linear = self.saved[index]

@@ -11,14 +11,15 @@
   const TYPE_DEBOUNCE_MS = 120;   // number fields: wait for the typing to pause
   const NO_MODE = ["orthogonal", "random"];  // not variance scaling: the server ignores their fan mode
   const CACHE_SIZE = 64;
+  const STREAM_LABELS = { counter: "counter stream", generator: "NumPy Generator" };  // which numbers are shown
   const $ = (id) => document.getElementById(id);
 
   // Query keys of the page (a superset of the API's): the order used in the URL.
   const KEYS = ["init", "act", "slope", "std", "gain", "mode", "depth", "width", "bias", "bn", "batch", "input",
-    "seed", "layer", "overlay", "inits"];
+    "seed", "stream", "layer", "overlay", "inits"];
   // Control of each text/select parameter (the id of its element).
   const FIELD = { init: "init", act: "act", slope: "slope", std: "std", gain: "gain", mode: "mode",
-    depth: "depth-num", width: "width", bias: "bias", batch: "batch", input: "input", seed: "seed", layer: "layer" };
+    depth: "depth-num", width: "width", bias: "bias", batch: "batch", input: "input", seed: "seed", stream: "stream", layer: "layer" };
 
   let options = null;           // GET api/options
   let labels = {};              // init name -> label
@@ -62,7 +63,7 @@
       init: p.init.default, act: p.act.default, slope: "", std: String(p.std.default), gain: "", mode: p.mode.default,
       depth: String(p.depth.default), width: String(p.width.default), bias: String(p.bias.default),
       bn: false, batch: String(p.batch.default), input: p.input.default, seed: String(p.seed.default),
-      layer: "", overlay: false, inits: String(p.inits.default).split(","),
+      stream: p.stream.default, layer: "", overlay: false, inits: String(p.inits.default).split(","),
     };
   }
 
@@ -99,9 +100,10 @@
     if (rel.slope && state.slope !== "") q.set("slope", state.slope);
     if (rel.std) q.set("std", state.std);
     if (rel.gain && state.gain !== "") q.set("gain", state.gain);
-    for (const k of ["mode", "depth", "width", "bias", "batch", "input", "seed"]) q.set(k, state[k]);
+    for (const k of ["mode", "depth", "width", "bias", "batch", "input", "seed", "stream"]) q.set(k, state[k]);
     if (state.bn) q.set("bn", "1");
     if (state.layer !== "") q.set("layer", state.layer);
+    q.set("weight_grad", "0");  // not shown on the page: a third of the server's multiply-adds
     return (state.overlay ? "api/compare?" : "api/probe?") + q.toString();
   }
 
@@ -264,8 +266,11 @@
     hideError();
     shown = query;
     render(runs, body.elapsed_ms, body.cached);
-    if (current) commitHistory(false);
+    // pushState costs Chromium ~30 ms (measured, docs/explorer.md): after the charts are painted.
+    if (current) afterPaint(() => { if (shown === query && query === apiQuery()) commitHistory(false); });
   }
+
+  function afterPaint(fn) { requestAnimationFrame(() => setTimeout(fn, 0)); }
 
   function showError(message) {
     const box = $("error");
@@ -321,8 +326,9 @@
     $("summary-extra").textContent = runs.filter((r) => r !== primary)
       .map((r) => labelOf(r.init) + ": " + r.summary).join(" · ");
     const fromCache = cached || runs.every((r) => r.cached) ? " (cached)" : "";
+    const stream = STREAM_LABELS[primary.config.stream] || primary.config.stream;
     $("status").textContent = `${layers.length} layers × width ${state.width} × ${state.batch} examples · ` +
-      `server time ${elapsed === undefined ? "?" : elapsed.toFixed(0)} ms${fromCache}`;
+      `${stream}, seed ${primary.config.seed} · server time ${elapsed === undefined ? "?" : elapsed.toFixed(0)} ms${fromCache}`;
 
     renderLegend(runs, colors);
     const depth = layers.length;
@@ -440,7 +446,9 @@
       hi = cfg.range[1] !== null ? cfg.range[1] : Math.max(1, ...all);
       if (lo < 0) lo = Math.max(-1, Math.floor(lo * 10) / 10);
     }
-    const key = id + "|" + cfg.series.map((s) => s.label + s.color).join(",");
+    // Rebuilt only when the shape changes; labels and colours are read from the current cfg
+    // (a new uPlot costs ~10 ms: switching the init must not rebuild all four charts).
+    const key = [id, cfg.log, cfg.percent, cfg.depth <= 60, ...cfg.series.map((s) => (s.theory ? "t" : "m"))].join("|");
     window.__explorer.series = Object.assign(window.__explorer.series || {}, { [id]: cfg.series.map((s) => s.label) });
     const entry = charts[id];
     entry && (entry.selected = cfg.selected, entry.cfg = cfg);
@@ -458,9 +466,10 @@
     let rank = 0;
     const seriesOpts = cfg.series.map((s) => {
       const width = s.theory ? 1.6 : 2.2 + 1.5 * (measured - 1 - rank++);
-      return { label: s.label, stroke: s.color, width, dash: s.theory ? [6, 4] : undefined,
+      const color = (u, i) => state_.cfg.series[i - 1].color;
+      return { label: s.label, stroke: color, width, dash: s.theory ? [6, 4] : undefined,
         alpha: s.theory ? 0.8 : 1, spanGaps: false,
-        points: { show: !s.theory && cfg.depth <= 60, size: 5, fill: s.color },
+        points: { show: !s.theory && cfg.depth <= 60, size: 5, fill: color },
         value: (u, v) => (cfg.percent && v !== null ? pct(v) + "%" : fmt(v)) };
     });
     const state_ = { key, range: [lo, hi], selected: cfg.selected, cfg };
