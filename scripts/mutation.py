@@ -84,6 +84,31 @@ EQUIVALENT: dict[str, str] = {
         "keeps expm1 from overflowing on the branch np.where discards)"
     ),
     "kaiming._activations.x__elu_d__mutmut_17": "np.minimum(x, 0) -> np.minimum(x, 1): as above, for exp",
+    "kaiming.structured.x_constant__mutmut_17": "random=False -> random=None: both falsy, same branch",
+    **{
+        f"kaiming.structured.x_sparse__mutmut_{n}": (
+            "values.astype(out_dtype, copy=False) -> copy=None/True/omitted: values is a fresh "
+            "temporary, so whether the cast copies it is not observable"
+        )
+        for n in (81, 83, 84)
+    },
+    **{
+        f"kaiming.propagation.theory.x__numeric_moments__mutmut_{n}": (
+            "E[z^2 phi'^2] guard q > 0 -> q >= 0 / always: at q = 0 every quadrature node is 0, so "
+            "the weighted sum is exactly 0 either way"
+        )
+        for n in (39, 43)
+    },
+    **{
+        f"kaiming.propagation.theory.x__propagate__mutmut_{n}": (
+            "zip(fans, variances, strict=True) -> strict=None/False/omitted: both lists are built "
+            "from the same widths, so their lengths are always equal"
+        )
+        for n in (22, 25, 26)
+    },
+    "kaiming.propagation.theory.x__propagate__mutmut_42": (
+        "raw = 0.0 -> 1.0 without batch norm: raw is only read on the batch-norm path"
+    ),
 }
 
 DETECTED = ("killed", "timeout")
