@@ -340,3 +340,18 @@ def test_bad_input(kwargs: dict[str, object], error: type[Exception], text: str)
     args.update(kwargs)
     with pytest.raises(error, match=text):
         probe(**args)  # type: ignore[arg-type]
+
+
+def test_theory_columns_are_the_mean_field_prediction() -> None:
+    """Each layer's theory_* fields are ``kaiming.mean_field``'s numbers for the same network."""
+    args = dict(depth=4, width=32, batch=16, activation_param=0.2, bias_std=0.1)
+    res = probe("he", "leaky_relu", seed=0, **args)  # type: ignore[arg-type]
+    predicted = kaiming.mean_field("he", "leaky_relu", **args)  # type: ignore[arg-type]
+    for got, want in zip(res.layers, predicted, strict=True):
+        assert (
+            got.theory_pre_std,
+            got.theory_post_std,
+            got.theory_grad_std,
+            got.theory_post_mean,
+            got.theory_weight_grad_std,
+        ) == (want.pre_std, want.post_std, want.grad_std, want.post_mean, want.weight_grad_std)
