@@ -301,6 +301,7 @@ def test_result_shape_histogram_and_json() -> None:
     plain = probe("he", "relu", 2, 8, batch=4, backward=False, theory=False)
     assert plain.layers[0].grad_std is None and plain.layers[0].theory_post_std is None
     assert "Grad Std" not in plain.table()
+    assert plain.histogram is None and plain.to_dict()["histogram"] is None  # none was asked for
 
 
 def test_names_and_exports() -> None:
