@@ -122,9 +122,9 @@ def _section(modules: list[str], tests: list[str]) -> str:
         f"only_mutate = {quoted(modules)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--no-header", "-p", "no:xdist"]\n'
         f"pytest_add_cli_args_test_selection = {quoted(tests)}\n"
-        # A mutant's CPU-time limit is (its tests' time + 1 s) * multiplier * 2; mutmut's default
-        # multiplier 15 lets an endless loop run 30 times the tests' time before it counts.
-        "timeout_multiplier = 4.0\n"
+        # torch is not fork-safe: workers forked from the process that ran the tests can hang on
+        # a lock held by one of its threads; a fork server that only imports avoids that.
+        'process_isolation = "forkserver"\n'
     )
 
 

@@ -292,3 +292,15 @@ def test_mean_field_uses_the_relu_closed_form_and_the_activation_param() -> None
     assert layers[1].pre_std ** 2 == pytest.approx(gaussian_moments("elu", q1, 0.5).second, rel=1e-12)
     default_alpha = gaussian_moments("elu", q1).second
     assert gaussian_moments("elu", q1, 0.5).second != pytest.approx(default_alpha, rel=1e-3)
+
+
+def test_network_resolution_names_its_arguments() -> None:
+    """``resolve_widths``/``resolve_network`` (shared with the probe) check depth and batch
+    themselves, not only through ``mean_field``'s size limits."""
+    from kaiming.propagation.theory import resolve_network, resolve_widths
+
+    with pytest.raises(ValueError, match=r"^depth must be a positive integer, got 0"):
+        resolve_widths(0, 8)
+    with pytest.raises(ValueError, match=r"^batch must be a positive integer, got 0"):
+        resolve_network("he", "relu", 2, 8, 0, None, None, None, None, 0.0, False)
+    assert resolve_widths(3, 8) == (3, [8, 8, 8])
