@@ -60,7 +60,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "theory": (["src/kaiming/propagation/theory.py"], ["tests/test_theory.py"]),
-    "probe": (["src/kaiming/propagation/simulate.py"], ["tests/test_probe.py"]),
+    "probe": (["src/kaiming/propagation/simulate.py"], ["tests/test_probe.py", "tests/test_correlation.py"]),
     "torch_tensors": (
         ["src/kaiming/torch/_tensors.py"],
         ["tests/test_torch_tensors.py", "tests/test_reference_paths.py"],
@@ -106,6 +106,19 @@ EQUIVALENT: dict[str, str] = {
         )
         for n in (22, 25, 26)
     },
+    **{
+        f"kaiming.propagation.simulate.xǁ_Runǁ__init____mutmut_{n}": (
+            "the slopes (1.0, 1.0) used when the network is not tracked as smooth: they are only "
+            "read for a linearized layer, which only smooth tracking makes"
+        )
+        for n in (23, 24)
+    },
+    "kaiming.propagation.simulate.xǁ_Runǁ__init____mutmut_3": (
+        "self.x = None -> '': forward() sets x before anything reads it"
+    ),
+    "kaiming.propagation.simulate.x__batch_norm___mutmut_20": (
+        'einsum "ij,ij->j" -> "IJ,IJ->J": the same contraction with upper-case labels'
+    ),
     "kaiming.propagation.theory.x__propagate__mutmut_42": (
         "raw = 0.0 -> 1.0 without batch norm: raw is only read on the batch-norm path"
     ),
