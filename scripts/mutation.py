@@ -84,6 +84,7 @@ EQUIVALENT: dict[str, str] = {
         "keeps expm1 from overflowing on the branch np.where discards)"
     ),
     "kaiming._activations.x__elu_d__mutmut_17": "np.minimum(x, 0) -> np.minimum(x, 1): as above, for exp",
+    "kaiming.initializers.x_he_init__mutmut_30": "np.dtype(np.float64) -> np.dtype(None): both are float64",
     "kaiming.structured.x_constant__mutmut_17": "random=False -> random=None: both falsy, same branch",
     **{
         f"kaiming.structured.x_sparse__mutmut_{n}": (

@@ -270,3 +270,24 @@ def test_bad_input_gets_a_clear_error(call: Callable[[], object], error: type[Ex
 def test_any_non_positive_or_non_integer_dim_is_rejected(bad: object) -> None:
     with pytest.raises((TypeError, ValueError), match=r"shape\[0\]"):
         kaiming.he_normal((bad, 4))  # type: ignore[arg-type]
+
+
+def test_variance_scaling_defaults_are_scale_1_fan_in_normal() -> None:
+    w = kaiming.variance_scaling((1000, 300), seed=0)
+    assert np.array_equal(w, kaiming.variance_scaling((1000, 300), 1.0, "fan_in", "normal", seed=0))
+    assert w.std() == pytest.approx(math.sqrt(1 / 1000), rel=0.01)  # 300,000 draws: sd 0.13%
+
+
+def test_variance_scaling_seed_and_rng_are_the_generator_draws() -> None:
+    """float64 normal draws are ``default_rng(seed).standard_normal(shape) * std``, from ``seed``
+    or from the ``rng`` given."""
+    want = np.random.default_rng(3).standard_normal((40, 20)) * math.sqrt(2.0 / 40)
+    assert np.array_equal(kaiming.variance_scaling((40, 20), 2.0, seed=3), want)
+    assert np.array_equal(kaiming.variance_scaling((40, 20), 2.0, rng=np.random.default_rng(3)), want)
+
+
+def test_variance_scaling_named_axes_give_jax_fans() -> None:
+    """shape (400, 3, 50) with in_axis=-1, out_axis=0, batch_axis=1: no receptive field, so
+    fan_in = 50 and fan_out = 400 (jax.nn.initializers' rule); fan_avg = 225."""
+    w = kaiming.variance_scaling((400, 3, 50), mode="fan_avg", in_axis=-1, out_axis=0, batch_axis=1, seed=0)
+    assert w.std() == pytest.approx(math.sqrt(1 / 225), rel=0.015)  # 60,000 draws: sd 0.3%
