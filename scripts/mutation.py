@@ -41,7 +41,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_stream_initializers.py",
         ],
     ),
-    "structured": (["src/kaiming/structured.py"], ["tests/test_structured.py"]),
+    "structured": (
+        ["src/kaiming/structured.py"],
+        ["tests/test_structured.py", "tests/test_stream_initializers.py"],
+    ),
     "stream": (
         [
             "src/kaiming/stream/_index.py",
