@@ -291,3 +291,76 @@ def test_variance_scaling_named_axes_give_jax_fans() -> None:
     fan_in = 50 and fan_out = 400 (jax.nn.initializers' rule); fan_avg = 225."""
     w = kaiming.variance_scaling((400, 3, 50), mode="fan_avg", in_axis=-1, out_axis=0, batch_axis=1, seed=0)
     assert w.std() == pytest.approx(math.sqrt(1 / 225), rel=0.015)  # 60,000 draws: sd 0.3%
+
+
+def test_float32_draws_are_made_in_float32() -> None:
+    """float32/float16 results are drawn in float32 (``standard_normal``/``random`` with
+    ``dtype=float32``) and scaled there; float64 in float64."""
+    std = math.sqrt(1 / 30)
+    normal = np.random.default_rng(5).standard_normal((30, 8), dtype=np.float32) * np.float32(std)
+    got = kaiming.variance_scaling((30, 8), seed=5, dtype=np.float32)
+    np.testing.assert_allclose(got, normal, rtol=1e-6)
+    half = kaiming.variance_scaling((30, 8), seed=5, dtype=np.float16)
+    np.testing.assert_array_equal(half, normal.astype(np.float16))
+    limit = math.sqrt(3) * std
+    u = np.random.default_rng(5).random((30, 8), dtype=np.float32)
+    got_u = kaiming.variance_scaling((30, 8), distribution="uniform", seed=5, dtype=np.float32)
+    np.testing.assert_allclose(got_u, u * np.float32(2 * limit) - np.float32(limit), rtol=0, atol=1e-6)
+    t = kaiming.variance_scaling((30, 8), distribution="truncated_normal", seed=5, dtype=np.float32)
+    first = np.random.default_rng(5).standard_normal((30, 8), dtype=np.float32)
+    inside = np.abs(first) <= 2  # values drawn inside the truncation are kept where they are
+    np.testing.assert_allclose(t[inside], first[inside] * np.float32(std / 0.8796256610342398), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("distribution", "dtype", "per_element"),
+    [
+        ("normal", np.float64, 8),  # the float64 work array is the result
+        ("normal", np.float32, 4),
+        ("normal", np.float16, 4 + 2),  # float32 work array and the float16 cast
+        ("uniform", np.float32, 4),
+        ("truncated_normal", np.float64, 2 * 8 + 2),  # values, their abs, a bool mask
+        ("truncated_normal", np.float32, 2 * 4 + 2),
+        ("truncated_normal", np.float16, 2 * 4 + 2 + 2),
+    ],
+)
+def test_peak_memory_per_value(
+    monkeypatch: pytest.MonkeyPatch, distribution: str, dtype: type, per_element: int
+) -> None:
+    name = np.dtype(dtype).name
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(per_element * 30 * 20))
+    w = kaiming.variance_scaling((30, 20), distribution=distribution, seed=0, dtype=dtype)  # type: ignore[arg-type]
+    assert w.shape == (30, 20)
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(per_element * 30 * 20 - 1))
+    with pytest.raises(ValueError, match=rf"^shape=\(30, 20\) as {name} needs about"):
+        kaiming.variance_scaling((30, 20), distribution=distribution, seed=0, dtype=dtype)  # type: ignore[arg-type]
+
+
+def test_values_must_fit_the_dtype_per_distribution() -> None:
+    """float16 (largest 65504): the NumPy path's uniform scales U(0, 1) by 2 * limit, so limit
+    40000 is refused there but drawn on the stream; the truncated normal reaches 2 s; a normal's
+    std itself must fit."""
+    from kaiming.stream import key
+
+    scale = 40000.0**2 / 3  # uniform limit sqrt(3 * scale) = 40000
+    with pytest.raises(
+        ValueError, match=r"^scale=5\.33333e\+08 gives values of magnitude up to 8e\+04, beyond"
+    ):
+        kaiming.variance_scaling((4, 4), scale, distribution="uniform", fans=(1, 1), seed=0, dtype=np.float16)
+    w = kaiming.variance_scaling(
+        (4, 4), scale, distribution="uniform", fans=(1, 1), key=key(0, "w"), dtype=np.float16
+    )
+    assert np.isfinite(w).all() and np.abs(w).max() <= 40000
+    s = 30000.0 * 0.8796256610342398  # truncated: sampler scale 30000, reach 60000 fits
+    assert np.isfinite(
+        kaiming.variance_scaling(
+            (4, 4), s * s, distribution="truncated_normal", fans=(1, 1), seed=0, dtype=np.float16
+        )
+    ).all()
+    with pytest.raises(ValueError, match=r"gives values of magnitude up to 7\.2e\+04"):
+        s2 = 36000.0 * 0.8796256610342398
+        kaiming.variance_scaling(
+            (4, 4), s2 * s2, distribution="truncated_normal", fans=(1, 1), seed=0, dtype=np.float16
+        )
+    with pytest.raises(ValueError, match=r"gives values of magnitude up to 7e\+04"):
+        kaiming.variance_scaling((4, 4), 70000.0**2, fans=(1, 1), seed=0, dtype=np.float16)
