@@ -364,3 +364,20 @@ def test_values_must_fit_the_dtype_per_distribution() -> None:
         )
     with pytest.raises(ValueError, match=r"gives values of magnitude up to 7e\+04"):
         kaiming.variance_scaling((4, 4), 70000.0**2, fans=(1, 1), seed=0, dtype=np.float16)
+
+
+@pytest.mark.parametrize(
+    ("nonlinearity", "a", "gain"),
+    [
+        ("leaky_relu", 0.3, math.sqrt(2 / 1.09)),
+        ("prelu", 0.3, math.sqrt(2 / 1.09)),
+        ("leaky_relu", 1.0, 1.0),
+        ("tanh", 0.0, 5 / 3),
+    ],
+)
+@pytest.mark.parametrize("name", ["he_normal", "he_uniform", "he_truncated_normal"])
+def test_he_gain_follows_nonlinearity_and_slope(name: str, nonlinearity: str, a: float, gain: float) -> None:
+    """std = gain / sqrt(fan_in) with torch's gains: sqrt(2 / (1 + a^2)) for leaky ReLU/PReLU, 5/3
+    for tanh (150,000 draws: the std estimate's sd is 0.2%)."""
+    w = getattr(kaiming, name)((3000, 50), nonlinearity=nonlinearity, a=a, seed=0)
+    assert w.std() == pytest.approx(gain / math.sqrt(3000), rel=0.012)
