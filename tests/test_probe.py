@@ -400,6 +400,7 @@ def test_result_shape_histogram_and_json() -> None:
     plain = probe("he", "relu", 2, 8, batch=4, backward=False, theory=False)
     assert plain.layers[0].grad_std is None and plain.layers[0].theory_post_std is None
     assert "Grad Std" not in plain.table()
+    assert plain.histogram is None and plain.to_dict()["histogram"] is None  # none was asked for
 
 
 def test_names_and_exports() -> None:
@@ -444,3 +445,28 @@ def test_bad_input(kwargs: dict[str, object], error: type[Exception], text: str)
     args.update(kwargs)
     with pytest.raises(error, match=text):
         probe(**args)  # type: ignore[arg-type]
+
+
+def test_theory_columns_are_the_mean_field_prediction() -> None:
+    """Each layer's theory_* fields are ``kaiming.mean_field``'s numbers for the same network."""
+    args = dict(depth=4, width=32, batch=16, activation_param=0.2, bias_std=0.1)
+    res = probe("he", "leaky_relu", seed=0, **args)  # type: ignore[arg-type]
+    predicted = kaiming.mean_field("he", "leaky_relu", **args)  # type: ignore[arg-type]
+    for got, want in zip(res.layers, predicted, strict=True):
+        assert (
+            got.theory_pre_std,
+            got.theory_post_std,
+            got.theory_grad_std,
+            got.theory_post_mean,
+            got.theory_weight_grad_std,
+        ) == (want.pre_std, want.post_std, want.grad_std, want.post_mean, want.weight_grad_std)
+
+
+@pytest.mark.parametrize("input_dist", ["normal", "uniform"])
+def test_inputs_have_mean_0_and_variance_1(input_dist: str) -> None:
+    """Uniform inputs are U(-sqrt(3), sqrt(3)): mean 0, variance 1, like the normal ones. Through
+    one linear LeCun layer (v * fan_in = 1) the pre-activations then have std 1 (262,144 values;
+    the estimate's spread, mostly from the one weight matrix, is well under 2%)."""
+    res = probe("lecun", "linear", 1, 512, batch=512, input_dist=input_dist, seed=0)
+    assert res.layers[0].pre_std == pytest.approx(1.0, rel=0.05)
+    assert abs(res.layers[0].post_mean) < 0.05

@@ -168,3 +168,161 @@ def test_import_kaiming_needs_numpy_only() -> None:
         env={"PYTHONPATH": str(__import__("pathlib").Path(kaiming.__file__).parents[1])},
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda dtype: kaiming.identity((3, 4), gain=1.5, dtype=dtype),
+        lambda dtype: kaiming.constant((3, 4), 0.25, dtype=dtype),
+        lambda dtype: kaiming.zeros((3, 4), dtype=dtype),
+        lambda dtype: kaiming.ones((3, 4), dtype=dtype),
+        lambda dtype: kaiming.sparse((30, 4), 0.5, seed=0, dtype=dtype),
+    ],
+    ids=["identity", "constant", "zeros", "ones", "sparse"],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_non_random_and_sparse_initializers_return_the_requested_dtype(make, dtype) -> None:  # type: ignore[no-untyped-def]
+    assert make(dtype).dtype == np.dtype(dtype)
+
+
+def test_identity_zeros_ones_values_follow_their_definition() -> None:
+    eye = kaiming.identity((3, 4), gain=1.5, dtype=np.float32)
+    assert np.array_equal(eye, 1.5 * np.eye(3, 4, dtype=np.float32))
+    assert np.array_equal(kaiming.zeros((2, 3), dtype=np.float16), np.zeros((2, 3), np.float16))
+    assert np.array_equal(kaiming.ones((2, 3), dtype=np.float16), np.ones((2, 3), np.float16))
+
+
+@pytest.mark.parametrize(
+    ("make", "per_element"),
+    [
+        # identity: np.eye in the dtype and the product with the gain, 2 arrays of itemsize 4
+        (lambda shape: kaiming.identity(shape, dtype=np.float32), 2 * 4),
+        # sparse: float64 values (8), uniform keys (8), their int64 argsort (8), the float32 result (4)
+        (lambda shape: kaiming.sparse(shape, 0.5, seed=0, dtype=np.float32), 24 + 4),
+    ],
+    ids=["identity", "sparse"],
+)
+def test_peak_memory_estimates_refuse_one_byte_short(
+    monkeypatch: pytest.MonkeyPatch,
+    make,  # type: ignore[no-untyped-def]
+    per_element: int,
+) -> None:
+    """With exactly the documented peak available the call runs; one byte less, it is refused
+    naming the shape and the dtype."""
+    shape = (30, 20)
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(per_element * 30 * 20))
+    assert make(shape).shape == shape
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(per_element * 30 * 20 - 1))
+    with pytest.raises(ValueError, match=r"^shape=\(30, 20\) as float32 needs about"):
+        make(shape)
+
+
+def test_constant_value_checks_name_the_value_and_allow_subnormals() -> None:
+    with pytest.raises(ValueError, match=r"^value=1e\+300 gives values of magnitude up to 1e\+300, beyond"):
+        kaiming.constant((2,), 1e300, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"^value=1e-50 gives values of magnitude 1e-50, below"):
+        kaiming.constant((2,), 1e-50, dtype=np.float32)
+    # a constant (not a random draw) may be subnormal, as long as it does not round to 0
+    tiny = kaiming.constant((2,), 1e-40, dtype=np.float32)
+    assert np.array_equal(tiny, np.full(2, 1e-40, dtype=np.float32)) and tiny[0] != 0
+
+
+def test_sparse_default_std_is_0_01() -> None:
+    w = kaiming.sparse((4000, 50), 0.0, seed=0)
+    assert w.std() == pytest.approx(0.01, rel=0.02)  # 200,000 draws: the std's sd is 0.16%
+
+
+def test_sparse_randomness_comes_from_seed_or_rng() -> None:
+    first = kaiming.sparse((40, 8), 0.25, seed=7)
+    assert np.array_equal(first, kaiming.sparse((40, 8), 0.25, seed=7))
+    assert np.array_equal(first, kaiming.sparse((40, 8), 0.25, rng=np.random.default_rng(7)))
+    assert not np.array_equal(first, kaiming.sparse((40, 8), 0.25, seed=8))
+    # the values are the generator's normals times std, before the zeroing
+    normals = np.random.default_rng(7).standard_normal((40, 8)) * 0.01
+    assert np.array_equal(first[first != 0], normals[first != 0])
+
+
+def test_sparse_std_checks_name_std() -> None:
+    with pytest.raises(ValueError, match=r"^std must be a finite number >= 0, got -1"):
+        kaiming.sparse((4, 4), 0.5, std=-1.0)
+    with pytest.raises(ValueError, match=r"^std=100000 gives values of magnitude up to 1e\+05, beyond the"):
+        kaiming.sparse((4, 4), 0.5, std=1e5, dtype=np.float16)
+
+
+def test_sparse_refuses_values_that_overflow_the_dtype() -> None:
+    """std = 60000 fits float16 (largest 65504), but about a quarter of N(0, 60000**2) draws do
+    not: the result is refused (no inf and no overflow warning escape)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^std=60000 makes values overflow float16"):
+            kaiming.sparse((100, 10), 0.0, std=60000.0, dtype=np.float16, seed=0)
+
+
+def _haar_reference(seed: int, rows: int, cols: int) -> np.ndarray:
+    """Mezzadri (2007): QR of a Gaussian matrix (transposed when wide), Q's columns multiplied by
+    the signs of R's diagonal."""
+    wide = rows < cols
+    g = np.random.default_rng(seed).standard_normal((cols, rows) if wide else (rows, cols))
+    q, r = np.linalg.qr(g)
+    q = q * np.sign(np.diag(r))
+    return q.T if wide else q
+
+
+@pytest.mark.parametrize("shape", [(12, 5), (5, 12), (2, 3, 7)])
+def test_orthogonal_is_the_sign_corrected_qr_of_the_generators_normals(shape: tuple[int, ...]) -> None:
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    want = (2.5 * _haar_reference(4, rows, cols)).reshape(shape)
+    np.testing.assert_allclose(kaiming.orthogonal(shape, 2.5, seed=4), want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(kaiming.orthogonal(shape, 2.5, rng=np.random.default_rng(4)), want, atol=1e-12)
+    torch_layout = kaiming.orthogonal((7, 2, 3), 1.0, layout="torch", seed=4)  # rows = 7 outputs
+    np.testing.assert_allclose(torch_layout.reshape(7, 6), _haar_reference(4, 7, 6), atol=1e-12)
+
+
+def test_delta_orthogonal_centre_is_the_sign_corrected_qr() -> None:
+    w = kaiming.delta_orthogonal((3, 3, 4, 6), 1.5, seed=2)
+    np.testing.assert_allclose(w[1, 1], 1.5 * _haar_reference(2, 4, 6), atol=1e-12)
+    same = kaiming.delta_orthogonal((3, 3, 4, 6), 1.5, rng=np.random.default_rng(2))
+    np.testing.assert_array_equal(w, same)
+
+
+@pytest.mark.parametrize("make", [kaiming.orthogonal, kaiming.delta_orthogonal], ids=["orthogonal", "delta"])
+def test_orthogonal_gain_checks_name_gain(make) -> None:  # type: ignore[no-untyped-def]
+    shape = (3, 4, 8)
+    with pytest.raises(ValueError, match=r"^gain must be a finite number >= 0, got -1"):
+        make(shape, -1.0, seed=0)
+    with pytest.raises(TypeError, match=r"^gain must be a real number"):
+        make(shape, "2", seed=0)
+    with pytest.raises(
+        ValueError, match=r"^gain=1e\+300 gives values of magnitude up to 1e\+300, beyond the largest"
+    ):
+        make(shape, 1e300, seed=0, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"^gain=1e-50 gives values of magnitude 1e-50, below"):
+        make(shape, 1e-50, seed=0, dtype=np.float32)
+    tiny = make(shape, 1e-40, seed=0, dtype=np.float32)  # subnormal but nonzero: allowed
+    assert tiny.dtype == np.float32 and 0 < np.abs(tiny).max() < 1e-39
+
+
+@pytest.mark.parametrize("make", [kaiming.orthogonal, kaiming.delta_orthogonal], ids=["orthogonal", "delta"])
+def test_orthogonal_dtype_and_default_layout(make) -> None:  # type: ignore[no-untyped-def]
+    w = make((3, 4, 8), seed=0, dtype=np.float32)
+    assert w.dtype == np.float32
+    assert np.array_equal(make((3, 4, 8), seed=0), make((3, 4, 8), layout="jax", seed=0))
+
+
+def test_orthogonal_peak_memory_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """orthogonal: 42 bytes per element for the float64 QR plus the float32 result; delta-orthogonal:
+    two copies of the kernel plus the QR of its in x out centre."""
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str((42 + 4) * 30 * 20))
+    assert kaiming.orthogonal((30, 20), seed=0, dtype=np.float32).shape == (30, 20)
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str((42 + 4) * 30 * 20 - 1))
+    with pytest.raises(ValueError, match=r"^shape=\(30, 20\) as float32 needs about"):
+        kaiming.orthogonal((30, 20), seed=0, dtype=np.float32)
+    peak = 2 * 4 * (3 * 3 * 4 * 6) + 42 * 4 * 6
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(peak + 1))  # + 1: the per-element share rounds
+    assert kaiming.delta_orthogonal((3, 3, 4, 6), seed=0, dtype=np.float32).shape == (3, 3, 4, 6)
+    monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(peak - 1))
+    with pytest.raises(ValueError, match=r"^shape=\(3, 3, 4, 6\) as float32 needs about"):
+        kaiming.delta_orthogonal((3, 3, 4, 6), seed=0, dtype=np.float32)

@@ -146,3 +146,161 @@ def test_bad_input(args: tuple[object, ...], kwargs: dict[str, object], text: st
         mean_field(*args, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="variance"):
         gaussian_moments("relu", -1.0)
+
+
+@pytest.mark.parametrize(("name", "slope"), [("relu", 0.0), ("leaky_relu", 0.3), ("prelu", 0.2)])
+@pytest.mark.parametrize("q", [0.37, 2.0, 5.5])
+def test_piecewise_linear_moments_are_the_closed_forms_exactly(name: str, slope: float, q: float) -> None:
+    """ReLU and leaky ReLU use the closed forms (not the quadrature, which is only within ~1e-16 of
+    them): E[phi] = (1 - a) sqrt(q / 2 pi), E[phi^2] = (1 + a^2) q / 2, E[phi'^2] = (1 + a^2) / 2,
+    E[z^2 phi'^2] = (1 + a^2) q / 2 — the slope a given as activation_param."""
+    m = gaussian_moments(name, q, None if name == "relu" else slope)
+    half = (1.0 + slope * slope) / 2.0
+    assert (m.mean, m.second, m.deriv_second, m.z2_deriv_second) == (
+        (1.0 - slope) * math.sqrt(q / (2.0 * math.pi)),
+        half * q,
+        half,
+        half * q,
+    )
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_numeric_moments_use_the_activation_param(alpha: float) -> None:
+    """ELU with alpha != 1, against scipy quadrature of the formula written out here."""
+
+    def expect(f: object, q: float) -> float:
+        s = math.sqrt(q)
+
+        def integrand(t: float) -> float:
+            return f(s * t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # type: ignore[operator,no-any-return]
+
+        return sum(integrate.quad(integrand, a, b, limit=200)[0] for a, b in ((-40, 0), (0, 40)))
+
+    def elu(z: float) -> float:
+        return z if z > 0 else alpha * math.expm1(z)
+
+    def elu_d(z: float) -> float:
+        return 1.0 if z > 0 else alpha * math.exp(z)
+
+    q = 1.7
+    m = gaussian_moments("elu", q, alpha)
+    want = (
+        expect(elu, q),
+        expect(lambda z: elu(z) ** 2, q),
+        expect(lambda z: elu_d(z) ** 2, q),
+        expect(lambda z: z * z * elu_d(z) ** 2, q),
+    )
+    assert (m.mean, m.second, m.deriv_second, m.z2_deriv_second) == pytest.approx(want, rel=1e-7)
+
+
+def test_zero_variance_moments() -> None:
+    """z = 0 surely: E[z^2 phi'^2] = 0, E[phi'^2] = phi'(0)^2 (tanh'(0) = 1)."""
+    m = gaussian_moments("tanh", 0.0)
+    assert (m.mean, m.second, m.z2_deriv_second) == (0.0, 0.0, 0.0)
+    assert m.deriv_second == pytest.approx(1.0, rel=1e-12)
+
+
+def test_moments_that_overflow_are_refused_naming_the_arguments() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning escapes either
+        with pytest.raises(
+            ValueError,
+            match=r"^variance=1e\+308 with activation_param=1 makes the moments of 'elu' overflow "
+            r"float64; use a smaller variance or activation_param$",
+        ):
+            gaussian_moments("elu", 1e308)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"depth": 0}, r"^depth must be a positive integer, got 0"),
+        ({"depth": 2, "width": [8, 0]}, r"^width\[1\] must be a positive integer, got 0"),
+        ({"width": 0}, r"^width must be a positive integer, got 0"),
+        ({"batch": 0}, r"^batch must be a positive integer, got 0"),
+        ({"bias_std": -1.0}, r"^bias_std must be a finite number >= 0, got -1"),
+        ({"batch_norm": "yes"}, r"^batch_norm must be a bool, got 'yes'"),
+        ({"gain": 1e200}, r"gain"),
+        ({"init": "random", "std": 1e200}, r"std"),
+        ({"bias_std": 1e200}, r"bias_std"),
+    ],
+)
+def test_mean_field_errors_name_the_argument(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        mean_field(**{"depth": 3, "width": 8, **kwargs})  # type: ignore[arg-type]
+    if "variance" not in kwargs:
+        with pytest.raises(ValueError, match=r"^variance must be a finite number >= 0, got -1"):
+            gaussian_moments("relu", -1.0)
+
+
+def test_mean_field_defaults_are_he_normal_relu_50_layers_of_512() -> None:
+    layers = mean_field()
+    assert len(layers) == 50 and all(layer.fan_out == 512 for layer in layers)
+    assert layers[0].fan_in == 512 and [layer.layer for layer in layers] == list(range(1, 51))
+    # He normal for ReLU
+    assert all(layer.weight_variance == pytest.approx(2 / 512, rel=1e-15) for layer in layers)
+
+
+def test_gain_and_std_reach_the_network() -> None:
+    # sigma_w^2 = gain^2 (linear): q_1 = gain^2 * E[x^2] = gain^2
+    assert mean_field("he", "linear", 2, 16, gain=1.5)[0].pre_std == pytest.approx(1.5, rel=1e-12)
+    # random init: v = std^2, so q_1 = std^2 * fan_in
+    assert mean_field("random", "linear", 2, 16, std=0.25)[0].pre_std == pytest.approx(0.25 * 4, rel=1e-12)
+
+
+@pytest.mark.parametrize("batch", [8, 32])
+def test_batch_norm_first_middle_and_top_layers_written_out(batch: int) -> None:
+    """Linear network, He with gain 1 (v * fan_in = 1), batch norm, eps = 1e-5.
+
+    Layer 1 sees the raw input, whose biased batch variance is (B - 1) / B; later layers see
+    normalized units (batch variance raw / (raw + eps)). E[1 / (s2 + eps)] = 1 / (s2 (B - 3) /
+    (B - 1) + eps). The projection keeps (B - 2) / (B - 1) of an already centered gradient, and
+    (B - 2) / B of the top layer's i.i.d. output gradient. The weight gradient is the batch mean
+    Var[x] * Var[dL/dz_raw] / B.
+    """
+    b, eps, depth = float(batch), 1e-5, 4
+    layers = mean_field("he", "linear", depth, 32, batch=batch, batch_norm=True, gain=1.0)
+    assert [layer.layer for layer in layers] == list(range(1, depth + 1))
+    raw = [(b - 1) / b]
+    for _ in range(depth - 1):
+        q = raw[-1] / (raw[-1] + eps)
+        raw.append(q)  # linear: the normalized unit's batch variance is q (its mean is 0)
+    inv = [1 / (r * (b - 3) / (b - 1) + eps) for r in raw]
+    in_var = [1.0] + [r / (r + eps) for r in raw[:-1]]
+    for i, layer in enumerate(layers):
+        assert layer.pre_std == pytest.approx(math.sqrt(raw[i] / (raw[i] + eps)), rel=1e-9)
+        kept = (b - 2) / b if i == depth - 1 else (b - 2) / (b - 1)
+        want = in_var[i] * layer.grad_std**2 * kept * inv[i] / b
+        # rel 1e-5: the code also carries the O(eps) difference of a normalized unit's batch variance
+        assert layer.weight_grad_std**2 == pytest.approx(want, rel=1e-5)
+
+
+def test_mean_field_uses_the_relu_closed_form_and_the_activation_param() -> None:
+    # ReLU: q_{l+1} = v * fan_in * E[relu(z)^2] with E[relu(z)^2] = q_l / 2 exactly (the closed
+    # form, not the quadrature, which is off by a few ulps); replayed here in floating point.
+    layers = mean_field("he", "relu", 12, 512)
+    second = 1.0
+    for layer in layers:
+        q = layer.weight_variance * 512 * second
+        assert layer.pre_std == math.sqrt(q)
+        second = q / 2
+    # ELU with alpha = 0.5: the second layer's q is sigma_w^2 * E[elu_0.5(z)^2], z ~ N(0, q_1)
+    layers = mean_field("lecun", "elu", 2, 64, activation_param=0.5)
+    q1 = layers[0].pre_std ** 2
+    assert layers[1].pre_std ** 2 == pytest.approx(gaussian_moments("elu", q1, 0.5).second, rel=1e-12)
+    default_alpha = gaussian_moments("elu", q1).second
+    assert gaussian_moments("elu", q1, 0.5).second != pytest.approx(default_alpha, rel=1e-3)
+
+
+def test_network_resolution_names_its_arguments() -> None:
+    """``resolve_widths``/``resolve_network`` (shared with the probe) check depth and batch
+    themselves, not only through ``mean_field``'s size limits."""
+    from kaiming.propagation.theory import resolve_network, resolve_widths
+
+    with pytest.raises(ValueError, match=r"^depth must be a positive integer, got 0"):
+        resolve_widths(0, 8)
+    with pytest.raises(ValueError, match=r"^batch must be a positive integer, got 0"):
+        resolve_network("he", "relu", 2, 8, 0, None, None, None, None, 0.0, False)
+    assert resolve_widths(3, 8) == (3, [8, 8, 8])

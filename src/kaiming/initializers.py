@@ -298,109 +298,68 @@ def _gain_for(a: float, nonlinearity: str | None) -> float:
     return calculate_gain(nonlinearity)
 
 
-def _he(
+def _he_initializer(
     distribution: Distribution,
-) -> _HeInitializer:
-    def initializer(
-        shape: int | tuple[int, ...],
-        *,
-        a: float = 0.0,
-        nonlinearity: str | None = None,
-        mode: Literal["fan_in", "fan_out"] = "fan_in",
-        layout: Layout = "jax",
-        in_axis: AxisLike | None = None,
-        out_axis: AxisLike | None = None,
-        batch_axis: AxisLike | None = None,
-        seed: SeedLike = None,
-        rng: np.random.Generator | None = None,
-        key: StreamKey | None = None,
-        index: IndexLike = None,
-        dtype: DTypeLike = np.float64,
-    ) -> NDArray[np.floating]:
-        mode = check_choice("mode", mode, ("fan_in", "fan_out"))
-        gain = _gain_for(a, nonlinearity)
-        fans = _axis_fans(shape, None, in_axis, out_axis, batch_axis)
-        return _variance_scaling(
-            shape, gain**2, mode, distribution, layout, fans, seed, rng, key, index, dtype,
-            scale_name="gain", scale_value=gain,
-        )  # fmt: skip
-
-    return initializer
+    shape: int | tuple[int, ...],
+    a: float,
+    nonlinearity: str | None,
+    mode: str,
+    layout: Layout,
+    axes: tuple[AxisLike | None, AxisLike | None, AxisLike | None],
+    seed: SeedLike,
+    rng: np.random.Generator | None,
+    key: StreamKey | None,
+    index: IndexLike,
+    dtype: DTypeLike,
+) -> NDArray[np.floating]:
+    """The He initializers (``he_normal`` and its siblings): variance ``gain**2 / fan`` with
+    ``gain = calculate_gain(nonlinearity, a)`` and ``fan`` = ``fan_in`` or ``fan_out``;
+    ``axes`` is ``(in_axis, out_axis, batch_axis)``."""
+    return _gain_initializer(
+        check_choice("mode", mode, ("fan_in", "fan_out")), distribution, shape,
+        _gain_for(a, nonlinearity), layout, axes, seed, rng, key, index, dtype,
+    )  # fmt: skip
 
 
-class _HeInitializer(Protocol):
-    def __call__(
-        self,
-        shape: int | tuple[int, ...],
-        *,
-        a: float = ...,
-        nonlinearity: str | None = ...,
-        mode: Literal["fan_in", "fan_out"] = ...,
-        layout: Layout = ...,
-        in_axis: AxisLike | None = ...,
-        out_axis: AxisLike | None = ...,
-        batch_axis: AxisLike | None = ...,
-        seed: SeedLike = ...,
-        rng: np.random.Generator | None = ...,
-        key: StreamKey | None = ...,
-        index: IndexLike = ...,
-        dtype: DTypeLike = ...,
-    ) -> NDArray[np.floating]: ...
+def _gain_initializer(
+    mode: Mode,
+    distribution: Distribution,
+    shape: int | tuple[int, ...],
+    gain: float,
+    layout: Layout,
+    axes: tuple[AxisLike | None, AxisLike | None, AxisLike | None],
+    seed: SeedLike,
+    rng: np.random.Generator | None,
+    key: StreamKey | None,
+    index: IndexLike,
+    dtype: DTypeLike,
+) -> NDArray[np.floating]:
+    """Every named initializer: variance ``gain**2 / fan`` for ``mode``;
+    ``axes`` is ``(in_axis, out_axis, batch_axis)``."""
+    gain = check_squarable("gain", check_nonnegative("gain", gain))
+    fans = _axis_fans(shape, None, *axes)
+    return _variance_scaling(
+        shape, gain**2, mode, distribution, layout, fans, seed, rng, key, index, dtype,
+        scale_name="gain", scale_value=gain,
+    )  # fmt: skip
 
 
-class _GainInitializer(Protocol):
-    def __call__(
-        self,
-        shape: int | tuple[int, ...],
-        *,
-        gain: float = ...,
-        layout: Layout = ...,
-        in_axis: AxisLike | None = ...,
-        out_axis: AxisLike | None = ...,
-        batch_axis: AxisLike | None = ...,
-        seed: SeedLike = ...,
-        rng: np.random.Generator | None = ...,
-        key: StreamKey | None = ...,
-        index: IndexLike = ...,
-        dtype: DTypeLike = ...,
-    ) -> NDArray[np.floating]: ...
-
-
-def _scaled(mode: Mode, distribution: Distribution, base_scale: float) -> _GainInitializer:
-    def initializer(
-        shape: int | tuple[int, ...],
-        *,
-        gain: float = 1.0,
-        layout: Layout = "jax",
-        in_axis: AxisLike | None = None,
-        out_axis: AxisLike | None = None,
-        batch_axis: AxisLike | None = None,
-        seed: SeedLike = None,
-        rng: np.random.Generator | None = None,
-        key: StreamKey | None = None,
-        index: IndexLike = None,
-        dtype: DTypeLike = np.float64,
-    ) -> NDArray[np.floating]:
-        gain = check_squarable("gain", check_nonnegative("gain", gain))
-        fans = _axis_fans(shape, None, in_axis, out_axis, batch_axis)
-        return _variance_scaling(
-            shape, base_scale * gain**2, mode, distribution, layout, fans, seed, rng, key, index, dtype,
-            scale_name="gain", scale_value=gain,
-        )  # fmt: skip
-
-    return initializer
-
-
-def _named(fn: _HeInitializer | _GainInitializer, name: str, doc: str) -> None:
-    fn.__name__ = fn.__qualname__ = name  # type: ignore[union-attr]
-    fn.__doc__ = doc
-    fn.__module__ = __name__
-
-
-he_normal = _he("normal")
-_named(
-    he_normal,
-    "he_normal",
+def he_normal(
+    shape: int | tuple[int, ...],
+    *,
+    a: float = 0.0,
+    nonlinearity: str | None = None,
+    mode: Literal["fan_in", "fan_out"] = "fan_in",
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """He/Kaiming normal: ``N(0, std**2)``, ``std = gain / sqrt(fan)``.
 
     Randomness from ``seed``/``rng``, or from a counter-based ``key`` with an optional
@@ -421,13 +380,29 @@ _named(
         >>> shard = he_normal((1024, 256), key=k, index=(slice(None), slice(64, 128)))
         >>> bool(np.array_equal(shard, he_normal((1024, 256), key=k)[:, 64:128]))
         True
-    """,
-)
+    """
+    return _he_initializer(
+        "normal", shape, a, nonlinearity, mode, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
 
-he_uniform = _he("uniform")
-_named(
-    he_uniform,
-    "he_uniform",
+
+def he_uniform(
+    shape: int | tuple[int, ...],
+    *,
+    a: float = 0.0,
+    nonlinearity: str | None = None,
+    mode: Literal["fan_in", "fan_out"] = "fan_in",
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """He/Kaiming uniform: ``U(-b, b)``, ``b = gain * sqrt(3 / fan)``.
 
     Same arguments and gain rule as ``he_normal`` (``torch.nn.init.kaiming_uniform_``
@@ -437,13 +412,29 @@ _named(
         >>> w = he_uniform((6, 4), seed=1)
         >>> bool(abs(w).max() <= (2 * 3 / 6) ** 0.5)
         True
-    """,
-)
+    """
+    return _he_initializer(
+        "uniform", shape, a, nonlinearity, mode, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
 
-he_truncated_normal = _he("truncated_normal")
-_named(
-    he_truncated_normal,
-    "he_truncated_normal",
+
+def he_truncated_normal(
+    shape: int | tuple[int, ...],
+    *,
+    a: float = 0.0,
+    nonlinearity: str | None = None,
+    mode: Literal["fan_in", "fan_out"] = "fan_in",
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """He normal truncated at ±2 sigma and rescaled.
 
     The result has std exactly ``gain / sqrt(fan)`` (what JAX's and Keras's ``he_normal``
@@ -453,13 +444,27 @@ _named(
         >>> w = he_truncated_normal((256, 64), seed=0)
         >>> bool(abs(w).max() <= 2 * (2 / 256) ** 0.5 / 0.8796)
         True
-    """,
-)
+    """
+    return _he_initializer(
+        "truncated_normal", shape, a, nonlinearity, mode, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
 
-xavier_normal = _scaled("fan_avg", "normal", 1.0)
-_named(
-    xavier_normal,
-    "xavier_normal",
+
+def xavier_normal(
+    shape: int | tuple[int, ...],
+    *,
+    gain: float = 1.0,
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """Xavier/Glorot normal: ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
     Matches ``torch.nn.init.xavier_normal_``. ``gain`` scales the std (e.g.
@@ -469,13 +474,27 @@ _named(
         >>> w = xavier_normal((300, 100), seed=0)
         >>> round(float(w.std()), 3)                     # sqrt(2/400)
         0.071
-    """,
-)
+    """
+    return _gain_initializer(
+        "fan_avg", "normal", shape, gain, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
 
-xavier_uniform = _scaled("fan_avg", "uniform", 1.0)
-_named(
-    xavier_uniform,
-    "xavier_uniform",
+
+def xavier_uniform(
+    shape: int | tuple[int, ...],
+    *,
+    gain: float = 1.0,
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """Xavier/Glorot uniform: ``U(-b, b)``,
     ``b = gain * sqrt(6 / (fan_in + fan_out))``.
 
@@ -485,13 +504,27 @@ _named(
         >>> w = xavier_uniform((300, 100), seed=0)
         >>> bool(abs(w).max() <= (6 / 400) ** 0.5)
         True
-    """,
-)
+    """
+    return _gain_initializer(
+        "fan_avg", "uniform", shape, gain, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
 
-xavier_truncated_normal = _scaled("fan_avg", "truncated_normal", 1.0)
-_named(
-    xavier_truncated_normal,
-    "xavier_truncated_normal",
+
+def xavier_truncated_normal(
+    shape: int | tuple[int, ...],
+    *,
+    gain: float = 1.0,
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """Xavier normal truncated at ±2 sigma,
     rescaled to std ``gain * sqrt(2 / (fan_in + fan_out))``.
 
@@ -499,13 +532,27 @@ _named(
         >>> w = xavier_truncated_normal((300, 100), seed=0)
         >>> w.shape
         (300, 100)
-    """,
-)
+    """
+    return _gain_initializer(
+        "fan_avg", "truncated_normal", shape, gain, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
 
-lecun_normal = _scaled("fan_in", "normal", 1.0)
-_named(
-    lecun_normal,
-    "lecun_normal",
+
+def lecun_normal(
+    shape: int | tuple[int, ...],
+    *,
+    gain: float = 1.0,
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """LeCun normal: ``std = gain / sqrt(fan_in)`` (untruncated).
 
     The right scale for SELU networks (Klambauer et al., 2017).
@@ -514,26 +561,54 @@ _named(
         >>> w = lecun_normal((400, 100), seed=0)
         >>> round(float(w.std()), 2)                     # 1/20
         0.05
-    """,
-)
+    """
+    return _gain_initializer(
+        "fan_in", "normal", shape, gain, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
 
-lecun_uniform = _scaled("fan_in", "uniform", 1.0)
-_named(
-    lecun_uniform,
-    "lecun_uniform",
+
+def lecun_uniform(
+    shape: int | tuple[int, ...],
+    *,
+    gain: float = 1.0,
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """LeCun uniform: ``U(-b, b)``, ``b = gain * sqrt(3 / fan_in)``.
 
     Example:
         >>> w = lecun_uniform((300, 100), seed=0)
         >>> bool(abs(w).max() <= 0.1)
         True
-    """,
-)
+    """
+    return _gain_initializer(
+        "fan_in", "uniform", shape, gain, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
 
-lecun_truncated_normal = _scaled("fan_in", "truncated_normal", 1.0)
-_named(
-    lecun_truncated_normal,
-    "lecun_truncated_normal",
+
+def lecun_truncated_normal(
+    shape: int | tuple[int, ...],
+    *,
+    gain: float = 1.0,
+    layout: Layout = "jax",
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[np.floating]:
     """LeCun normal truncated at ±2 sigma,
     rescaled to std ``gain / sqrt(fan_in)``.
 
@@ -541,8 +616,12 @@ _named(
         >>> w = lecun_truncated_normal((400, 100), seed=0)
         >>> w.shape
         (400, 100)
-    """,
-)
+    """
+    return _gain_initializer(
+        "fan_in", "truncated_normal", shape, gain, layout, (in_axis, out_axis, batch_axis),
+        seed, rng, key, index, dtype,
+    )  # fmt: skip
+
 
 kaiming_normal = he_normal
 kaiming_uniform = he_uniform
