@@ -7,7 +7,8 @@ fan_in = 8192) it times, best of ``repeat``:
 
 - stream, in place:  ``kaiming.stream.normal(..., out=buf)`` into touched memory (all cores);
 - stream, fresh:     ``kaiming.he_normal(shape, layout="torch", key=..., dtype=float32)``
-  (the two stream draws alternate, at least 5 times each; best and median ratio printed);
+  (the two stream draws alternate, at least 5 pairs; the fresh / in-place ratio is printed
+  from the best times and as the median of the pairs' ratios, the figure the 0.8x bar uses);
 - torch in place:    ``torch.nn.init.kaiming_normal_(t)`` with 1 and with 2 threads;
 - NumPy:             ``default_rng().standard_normal(n, dtype=float32)`` then ``*= std``;
 - fill, like for like: a float32 fill of touched memory (``buf.fill(1.0)``: the store bound)
@@ -92,8 +93,8 @@ def main() -> None:
             side[name].append(time.perf_counter() - start)
     record(IN_PLACE, min(side[IN_PLACE]))
     record(FRESH, min(side[FRESH]))
-    medians = {name: sorted(times)[len(times) // 2] for name, times in side.items()}
-    print(f"{'  (medians: fresh / in place':<34} {medians[IN_PLACE] / medians[FRESH]:9.2f}x)")
+    pair_ratios = sorted(t_in / t_fresh for t_in, t_fresh in zip(side[IN_PLACE], side[FRESH], strict=True))
+    pair_median = pair_ratios[len(pair_ratios) // 2]
     for t in (1, 2):
         torch.set_num_threads(t)
         record(TORCH.format(t), best_of(args.repeat, lambda: torch.nn.init.kaiming_normal_(tensor)))
@@ -118,7 +119,10 @@ def main() -> None:
         rates[BOUND] = per_core * cores
 
     print()
-    print(f"fresh / in place: {rates[FRESH] / rates[IN_PLACE]:.2f}x")
+    print(
+        f"fresh / in place: {rates[FRESH] / rates[IN_PLACE]:.2f}x (best times), "
+        f"{pair_median:.2f}x (median of {len(pair_ratios)} interleaved pairs)"
+    )
     for ours in (IN_PLACE, FRESH):
         for ref in (TORCH.format(1), TORCH.format(2), NUMPY, FILL_TOUCHED, FILL_FRESH, BOUND):
             if ref in rates:
@@ -126,6 +130,7 @@ def main() -> None:
     best_torch = max(rates[TORCH.format(1)], rates[TORCH.format(2)])
     print(f"\nbar: in place >= 2x best torch CPU: {rates[IN_PLACE] / best_torch:.2f}x")
     print(f"bar: fresh >= 5x NumPy: {rates[FRESH] / rates[NUMPY]:.2f}x")
+    print(f"bar: fresh >= 0.8x in place (median of pairs): {pair_median:.2f}x")
 
 
 def per_core_rates(repeat: int) -> tuple[float, float]:
