@@ -106,40 +106,26 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("stream", ["generator", "counter"])
 @pytest.mark.parametrize(("init", "act", "widths", "opts"), CASES)
 def test_matches_direct_numpy_network(
-    init: str, act: str, widths: list[int], opts: dict[str, object]
+    init: str, act: str, widths: list[int], opts: dict[str, object], stream: str
 ) -> None:
-    ref = reference(init, act, widths, batch=48, seed=3, **opts)  # type: ignore[arg-type]
+    # With the counter stream every init the probe knows has a keyed form: the weights are the
+    # keyed initializer's.
+    counter = stream == "counter"
+    seed, batch = (9, 40) if counter else (3, 48)
+    ref = reference(init, act, widths, batch=batch, seed=seed, counter=counter, **opts)  # type: ignore[arg-type]
     kwargs = {
         "activation_param": opts.get("param"),
         "bias_std": opts.get("bias_std", 0.0),
         "batch_norm": opts.get("bn", False),
+        "stream": stream,
     }
     if init == "random":
         kwargs["std"] = opts["std"]
-    res = probe(init, act, len(widths), widths, batch=48, seed=3, dtype="float64", **kwargs)  # type: ignore[arg-type]
-    assert len(res.layers) == len(widths)
-    for stats, want in zip(res.layers, ref, strict=True):
-        for key, value in want.items():
-            assert getattr(stats, key) == pytest.approx(value, rel=1e-9, abs=1e-12), (key, stats.layer)
-
-
-@pytest.mark.parametrize(("init", "act", "widths", "opts"), CASES)
-def test_counter_stream_matches_direct_network_from_keyed_initializers(
-    init: str, act: str, widths: list[int], opts: dict[str, object]
-) -> None:
-    # Every init the probe knows has a keyed form: the weights are the keyed initializer's.
-    ref = reference(init, act, widths, batch=40, seed=9, counter=True, **opts)  # type: ignore[arg-type]
-    kwargs = {
-        "activation_param": opts.get("param"),
-        "bias_std": opts.get("bias_std", 0.0),
-        "batch_norm": opts.get("bn", False),
-    }
-    if init == "random":
-        kwargs["std"] = opts["std"]
-    res = probe(init, act, len(widths), widths, batch=40, seed=9, dtype="float64", stream="counter", **kwargs)  # type: ignore[arg-type]
-    assert res.config["stream"] == "counter"
+    res = probe(init, act, len(widths), widths, batch=batch, seed=seed, dtype="float64", **kwargs)  # type: ignore[arg-type]
+    assert len(res.layers) == len(widths) and res.config["stream"] == stream
     for stats, want in zip(res.layers, ref, strict=True):
         for key, value in want.items():
             assert getattr(stats, key) == pytest.approx(value, rel=1e-9, abs=1e-12), (key, stats.layer)
