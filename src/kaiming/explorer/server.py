@@ -215,9 +215,10 @@ def _limit_draw_threads(threads: int | None) -> None:
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
 
 
+@functools.cache
 def _warm_draws() -> None:
     """Load the counter stream's compiled kernels (numba's disk cache: about a second) before the
-    first request needs them."""
+    first request needs them; once per process."""
     if not stream.fast_path_available():
         return
     for dist in stream.STREAM_DISTRIBUTIONS:
@@ -374,7 +375,8 @@ def create_app(
         draw_threads: numba threads per simulation for the counter stream's draws (``None``:
             numba's default, all cores). One, like one BLAS thread: simulations run side by
             side, and on a busy 2-core machine two threads per draw were slower than one.
-        warm: load the counter stream's compiled kernels in a background thread now.
+        warm: load the counter stream's compiled kernels now (once per process, about a second)
+            instead of during the first request.
 
     Example:
         >>> app = create_app(allowed_hosts=["127.0.0.1", "localhost"])
@@ -382,8 +384,8 @@ def create_app(
         ['/', '/api/probe', '/api/compare', '/api/phase', '/api/options']
     """
     workers = max_parallel or max(1, (os.cpu_count() or 1) - 1)
-    if warm:
-        threading.Thread(target=_warm_draws, daemon=True, name="explorer-warm-up").start()
+    if warm:  # here, not in a background thread: nothing else runs beside a request's timing
+        _warm_draws()
     scheduler = Scheduler(
         functools.partial(_compute, draw_threads=draw_threads),
         workers=workers,

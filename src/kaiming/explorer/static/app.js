@@ -232,7 +232,10 @@
     let response, body;
     try {
       response = await fetch(query, { signal: controller.signal });
-      body = await response.json().catch(() => ({ error: "HTTP " + response.status + " (no JSON body)" }));
+      body = await response.json().catch((err) => {
+        if (err.name === "AbortError") throw err;  // cancelled while the body was read: stale
+        return { error: "HTTP " + response.status + " (no JSON body)" };
+      });
     } catch (err) {
       if (inflight === mine) inflight = null;
       if (err.name !== "AbortError") showError("Cannot reach the explorer server: " + err.message);
@@ -240,7 +243,7 @@
     }
     if (inflight === mine) inflight = null;
     const current = query === apiQuery();
-    if (response.ok) {
+    if (response.ok && !body.error) {
       remember(query, body);
       // While the slider is dragged, an older depth is still worth drawing: it keeps moving.
       if (current || sameKind(query)) show(query, body, current);
