@@ -70,7 +70,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "torch_counter": (
         ["src/kaiming/torch/_counter.py"],
-        ["tests/test_reference_paths.py", "tests/test_torch_model_init.py"],
+        [
+            "tests/test_reference_paths.py",
+            "tests/test_torch_model_init.py",
+            "tests/test_torch_device_stream.py",
+        ],
     ),
     "torch_model_init": (
         ["src/kaiming/torch/model_init.py"],
