@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ._audit import InitializationError, audit, names_text
-from ._dtensor import is_dtensor as _is_dtensor
+from ._dtensor import local_part
 from ._plan import ParamRule
 from ._record import record_of
 from ._replay import replay_
@@ -100,7 +100,7 @@ def _advise_huge_pages(tensor: torch.Tensor) -> None:
 
 
 def _local(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.to_local() if _is_dtensor(tensor) else tensor  # type: ignore[attr-defined]
+    return local_part(tensor)[0]
 
 
 def materialize_(model: nn.Module, device: torch.device | str = "cpu") -> bool:

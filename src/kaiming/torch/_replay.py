@@ -31,7 +31,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 from .. import stream
 from ._audit import InitializationError, names_text
 from ._counter import draw
-from ._dtensor import local_index
+from ._dtensor import is_dtensor, local_part
 from ._keyed import Keyed
 from ._record import EMPTY, TRUNC_NORMAL, Const, Op, Record, Sig
 from ._truncated import truncated_normal_from
@@ -363,8 +363,8 @@ def _run_local(
 
 
 def _replay_shard(record: Record, sig: Sig, param: torch.Tensor, seed: int) -> None:
-    local: torch.Tensor = param.to_local()  # type: ignore[attr-defined]
-    index = local_index(param)
+    local, index = local_part(param)
+    assert index is not None  # a DTensor: replay_ sends only those here
     shape = tuple(param.shape)
     ops = record.slice_for(sig.storage, seeded=True)
     simple = sig.size == shape and sig.stride == _contiguous_strides(shape) and sig.offset == 0
@@ -385,10 +385,6 @@ def _replay_shard(record: Record, sig: Sig, param: torch.Tensor, seed: int) -> N
 # the entry point
 
 
-def _is_dtensor(tensor: torch.Tensor) -> bool:
-    return callable(getattr(tensor, "to_local", None)) and hasattr(tensor, "placements")
-
-
 def replay_(record: Record, tensors: Mapping[str, torch.Tensor], names: Iterable[str], seed: int) -> set[str]:
     """Write each named tensor (``tensors[name]``, real memory) with its recorded initialization.
 
@@ -404,7 +400,7 @@ def replay_(record: Record, tensors: Mapping[str, torch.Tensor], names: Iterable
                 failed.append(f"{name} (not in the record: attached after construction)")
                 continue
             try:
-                if _is_dtensor(real):
+                if is_dtensor(real):
                     _replay_shard(record, sig, real, seed)
                 else:
                     whole = _replay_whole(record, sig, real.detach(), seed)
