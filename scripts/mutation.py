@@ -165,30 +165,57 @@ def _section(modules: list[str], tests: list[str]) -> str:
     )
 
 
-def run_group(name: str, modules: list[str], tests: list[str], mutmut: str) -> dict[str, list[str]]:
-    """Run mutmut on one group in a scratch copy; return {status: [mutant names]}."""
+def _prepare(work: Path, modules: list[str], tests: list[str]) -> None:
+    """Copy src, tests and a pyproject with this group's [tool.mutmut] section into work."""
+    shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    pyproject = re.sub(r'addopts = ".*"', 'addopts = "-ra --import-mode=importlib"', pyproject)
+    (work / "pyproject.toml").write_text(pyproject + _section(modules, tests))
+
+
+def _results(work: Path, mutmut: str, env: dict[str, str]) -> dict[str, list[str]]:
+    out = subprocess.run(
+        [mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True, check=False
+    ).stdout
+    statuses: dict[str, list[str]] = collections.defaultdict(list)
+    for line in out.splitlines():
+        match = re.match(r"\s*(\S+): (.+)$", line)
+        if match:
+            statuses[match.group(2).strip()].append(match.group(1))
+    return statuses
+
+
+def run_group(
+    name: str, modules: list[str], tests: list[str], mutmut: str, keep: Path | None, rerun: bool
+) -> dict[str, list[str]]:
+    """Run mutmut on one group in a scratch copy; return {status: [mutant names]}.
+
+    With ``keep``, the copy is ``keep/<group>`` and stays after the run. With ``rerun`` as well,
+    an existing copy gets the repository's current tests and only its surviving mutants run again
+    (the source must be unchanged since the copy was made: the mutants were generated from it).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     with tempfile.TemporaryDirectory(prefix=f"kaiming-mutation-{name}-") as tmp:
-        work = Path(tmp)
-        shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
-        pyproject = (ROOT / "pyproject.toml").read_text()
-        pyproject = re.sub(r'addopts = ".*"', 'addopts = "-ra --import-mode=importlib"', pyproject)
-        (work / "pyproject.toml").write_text(pyproject + _section(modules, tests))
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        subprocess.run([mutmut, "run"], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False)
-        out = subprocess.run(
-            [mutmut, "results", "--all", "true"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        statuses: dict[str, list[str]] = collections.defaultdict(list)
-        for line in out.splitlines():
-            match = re.match(r"\s*(\S+): (.+)$", line)
-            if match:
-                statuses[match.group(2).strip()].append(match.group(1))
+        work = keep / name if keep is not None else Path(tmp)
+        if rerun and (work / "mutants").is_dir():
+            for relative in modules:
+                if (work / relative).read_bytes() != (ROOT / relative).read_bytes():
+                    raise SystemExit(f"{relative} changed since {work} was made; run without --rerun")
+            shutil.rmtree(work / "tests")
+            shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+            survivors = _results(work, mutmut, env).get("survived", [])
+            if survivors:
+                subprocess.run(
+                    [mutmut, "run", *survivors], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False
+                )
+        else:
+            if work.exists():
+                shutil.rmtree(work)
+            work.mkdir(parents=True, exist_ok=True)
+            _prepare(work, modules, tests)
+            subprocess.run([mutmut, "run"], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False)
+        statuses = _results(work, mutmut, env)
         REPORT.mkdir(exist_ok=True)
         with open(REPORT / f"{name}.txt", "w") as report:
             for mutant in statuses.get("survived", []) + statuses.get("no tests", []):
@@ -202,7 +229,17 @@ def run_group(name: str, modules: list[str], tests: list[str], mutmut: str) -> d
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("groups", nargs="*", help=f"groups to run (default: all): {', '.join(GROUPS)}")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep each group's working copy in DIR/<group>"
+    )
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="with --keep: run only the surviving mutants of a kept copy again, against the current tests",
+    )
     args = parser.parse_args(argv)
+    if args.rerun and args.keep is None:
+        parser.error("--rerun needs --keep DIR (the copy whose survivors to run again)")
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
@@ -211,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'group':18}" + "".join(f" {c:>8}" for c in columns))
     for name in args.groups or list(GROUPS):
         modules, tests = GROUPS[name]
-        statuses = run_group(name, modules, tests, mutmut)
+        statuses = run_group(name, modules, tests, mutmut, args.keep, args.rerun)
         total = sum(len(v) for v in statuses.values())
         detected = sum(len(statuses.get(s, [])) for s in DETECTED)
         equivalent = sum(1 for m in statuses.get("survived", []) if m in EQUIVALENT)
