@@ -4,7 +4,8 @@
 Starts the server on 127.0.0.1 (a free port) in this process, opens the page in Debian's
 Chromium (headless, Playwright) at 1280x900, and times, inside the page, from dispatching a
 control's ``change`` event to the first animation frame after the charts were redrawn
-(``performance.now()`` in the page; the drawing is synchronous, so the frame after it is painted):
+(``performance.now()`` in the page; the page signals each redraw with an ``explorer:rendered``
+event, so nothing polls; the drawing is synchronous, so the frame after it is painted):
 
 - ``default``: the page's default settings; each change is a new seed (a new simulation);
 - ``revisit``: switching back to views already seen (the page's own cache, no request);
@@ -18,9 +19,10 @@ run, the floor of any server: the forward and backward matrix products of the sa
 (float32, weights drawn beforehand), three times, one per overlaid init.
 
 The server runs as ``ServerThread`` builds it (``create_app()`` defaults: one numba thread per
-simulation; BLAS threads left at BLAS's default, unlike ``kaiming explore``, which sets one).
+simulation, freed memory kept for the next one), with one BLAS thread per simulation as
+``kaiming explore`` sets it (``--blas-threads 0``: BLAS's default).
 
-Usage: ``PYTHONPATH=src python benchmarks/bench_explorer_live.py [--runs 30] [--large-runs 8]``
+Usage: ``PYTHONPATH=src python benchmarks/bench_explorer_live.py [--runs 30] [--large-runs 8] [--blas-threads 1]``
 """
 
 from __future__ import annotations
@@ -34,16 +36,16 @@ from collections.abc import Callable
 import numpy as np
 from playwright.sync_api import Page, sync_playwright
 
-from kaiming.explorer.server import ServerThread
+from kaiming.explorer.server import ServerThread, limit_blas_threads
 
 CHANGE = """
 async ([id, value]) => {
   const node = document.getElementById(id);
-  const before = window.__explorer.renders;
+  const rendered = new Promise((r) => document.addEventListener("explorer:rendered", r, { once: true }));
   const t0 = performance.now();
   node.value = value;
   node.dispatchEvent(new Event("change", { bubbles: true }));
-  while (window.__explorer.renders === before) await new Promise((r) => setTimeout(r, 1));
+  await rendered;
   await new Promise((r) => requestAnimationFrame(() => r()));
   return [performance.now() - t0, window.__explorer.serverMs || 0, window.__explorer.renderMs || 0];
 }
@@ -105,8 +107,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--large-runs", type=int, default=8)
+    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (0: BLAS's default)")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus")
+    limit_blas_threads(args.blas_threads or None)
+    print(
+        f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus, BLAS threads {args.blas_threads or 'default'}"
+    )
     with ServerThread() as server, sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]

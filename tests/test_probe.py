@@ -456,3 +456,34 @@ def test_inputs_have_mean_0_and_variance_1(input_dist: str) -> None:
     res = probe("lecun", "linear", 1, 512, batch=512, input_dist=input_dist, seed=0)
     assert res.layers[0].pre_std == pytest.approx(1.0, rel=0.05)
     assert abs(res.layers[0].post_mean) < 0.05
+
+
+def test_layer_blocks_give_each_kept_layer_its_own_memory() -> None:
+    from kaiming.propagation._blocks import LayerBlocks
+
+    fans = [(3, 5), (5, 2), (2, 7)]
+    kept = LayerBlocks(fans, batch=4, dtype=np.dtype(np.float32), keep=True)
+    views = [kept.weight(i) for i in range(3)] + [kept.pre(i) for i in range(3)]
+    assert [v.shape for v in views] == [(3, 5), (5, 2), (2, 7), (4, 5), (4, 2), (4, 7)]
+    for i, a in enumerate(views):
+        assert a.flags.c_contiguous and a.dtype == np.float32
+        for b in views[i + 1 :]:
+            assert not np.shares_memory(a, b)
+    single = LayerBlocks(fans, batch=4, dtype=np.dtype(np.float64), keep=False)
+    assert np.shares_memory(single.weight(0), single.weight(2))
+    assert not np.shares_memory(single.pre(0), single.pre(1))  # layer l reads l-1 while writing l
+    assert np.shares_memory(single.pre(0), single.pre(2))
+    assert single.weights.size == 15 and single.pres.size == 2 * 4 * 7
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+@pytest.mark.parametrize("stream", ["generator", "counter"])
+def test_forward_statistics_do_not_depend_on_keeping_the_layers(activation: str, stream: str) -> None:
+    """Without the backward pass the layers share two buffers (a linear activation hands back its
+    input itself); the forward statistics must match the run that keeps every layer."""
+    kwargs = dict(depth=7, width=[9, 12, 5, 12, 8, 3, 6], batch=5, stream=stream, seed=3, bias_std=0.2)
+    kept = probe("he_normal", activation, **kwargs)  # type: ignore[arg-type]
+    shared = probe("he_normal", activation, backward=False, **kwargs)  # type: ignore[arg-type]
+    fields = ("pre_mean", "pre_std", "post_mean", "post_std", "dead_fraction", "pre_corr")
+    for a, b in zip(kept.layers, shared.layers, strict=True):
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]

@@ -65,7 +65,7 @@ from kaiming.propagation.phase import phase_diagram, phase_point
 
 from .._json import jsonable
 from ._guard import cross_site_reason, parse_host
-from ._jobs import Job, OverloadedError, Scheduler
+from ._jobs import Job, OverloadedError, Scheduler, keep_freed_memory
 from ._openapi import openapi_spec
 from ._options import options
 from ._params import (
@@ -358,6 +358,7 @@ def create_app(
     allowed_hosts: Iterable[str] | None = None,
     draw_threads: int | None = 1,
     warm: bool = True,
+    reuse_memory: bool = True,
 ) -> Starlette:
     """Build the explorer's ASGI app.
 
@@ -377,6 +378,9 @@ def create_app(
             side, and on a busy 2-core machine two threads per draw were slower than one.
         warm: load the counter stream's compiled kernels now (once per process, about a second)
             instead of during the first request.
+        reuse_memory: keep freed heap memory in this process for the next simulation
+            (:func:`kaiming.explorer._jobs.keep_freed_memory`: glibc's ``mallopt``, process-wide)
+            instead of faulting it in afresh each time.
 
     Example:
         >>> app = create_app(allowed_hosts=["127.0.0.1", "localhost"])
@@ -386,6 +390,8 @@ def create_app(
     workers = max_parallel or max(1, (os.cpu_count() or 1) - 1)
     if warm:  # here, not in a background thread: nothing else runs beside a request's timing
         _warm_draws()
+    if reuse_memory:
+        keep_freed_memory()
     scheduler = Scheduler(
         functools.partial(_compute, draw_threads=draw_threads),
         workers=workers,

@@ -43,8 +43,17 @@ class Draws(Protocol):
     ) -> Array: ...
 
     def weight(
-        self, spec: InitSpec, layer: int, fan_in: int, fan_out: int, dtype: np.dtype[np.floating]
-    ) -> Array: ...
+        self,
+        spec: InitSpec,
+        layer: int,
+        fan_in: int,
+        fan_out: int,
+        dtype: np.dtype[np.floating],
+        out: Array | None = None,
+    ) -> Array:
+        """``W_layer``: a new array, or written into ``out`` (C-contiguous, ``(fan_in, fan_out)``,
+        ``dtype``) and returned; the same values either way."""
+        ...
 
     def bias(self, layer: int, fan_out: int, std: float, dtype: np.dtype[np.floating]) -> Array: ...
 
@@ -67,9 +76,15 @@ class GeneratorDraws:
         return x
 
     def weight(
-        self, spec: InitSpec, layer: int, fan_in: int, fan_out: int, dtype: np.dtype[np.floating]
+        self,
+        spec: InitSpec,
+        layer: int,
+        fan_in: int,
+        fan_out: int,
+        dtype: np.dtype[np.floating],
+        out: Array | None = None,
     ) -> Array:
-        return spec.draw(fan_in, fan_out, dtype, rng=self.rng)
+        return _into(out, spec.draw(fan_in, fan_out, dtype, rng=self.rng))
 
     def bias(self, layer: int, fan_out: int, std: float, dtype: np.dtype[np.floating]) -> Array:
         bias: Array = self.rng.standard_normal(fan_out, dtype=dtype)
@@ -99,14 +114,20 @@ class CounterDraws:
         return self._sample(dist, (rows, width), name, scale, dtype)
 
     def weight(
-        self, spec: InitSpec, layer: int, fan_in: int, fan_out: int, dtype: np.dtype[np.floating]
+        self,
+        spec: InitSpec,
+        layer: int,
+        fan_in: int,
+        fan_out: int,
+        dtype: np.dtype[np.floating],
+        out: Array | None = None,
     ) -> Array:
         name = f"layer{layer}.weight"
         if spec.kind == "orthogonal":  # a QR factor: the keyed initializer itself
-            return spec.draw(fan_in, fan_out, dtype, key=self._key(name))
+            return _into(out, spec.draw(fan_in, fan_out, dtype, key=self._key(name)))
         # What variance_scaling(..., key=...) returns (tests check it bit for bit), on the fast path.
         return self._sample(
-            spec.distribution, (fan_in, fan_out), name, spec.sampler_scale(fan_in, fan_out), dtype
+            spec.distribution, (fan_in, fan_out), name, spec.sampler_scale(fan_in, fan_out), dtype, out
         )
 
     def bias(self, layer: int, fan_out: int, std: float, dtype: np.dtype[np.floating]) -> Array:
@@ -116,9 +137,23 @@ class CounterDraws:
         return self._sample("normal", (rows, width), "output.grad", 1.0, dtype)
 
     def _sample(
-        self, dist: str, shape: tuple[int, ...], name: str, scale: float, dtype: np.dtype[np.floating]
+        self,
+        dist: str,
+        shape: tuple[int, ...],
+        name: str,
+        scale: float,
+        dtype: np.dtype[np.floating],
+        out: Array | None = None,
     ) -> Array:
-        return cs.sample(dist, shape, self._key(name), scale=scale, dtype=dtype, backend=self.backend)  # type: ignore[arg-type]
+        key = self._key(name)
+        return cs.sample(dist, shape, key, scale=scale, dtype=dtype, backend=self.backend, out=out)  # type: ignore[arg-type]
+
+
+def _into(out: Array | None, values: Array) -> Array:
+    if out is None:
+        return values
+    out[...] = values
+    return out
 
 
 def make_draws(stream: object, seed: object) -> GeneratorDraws | CounterDraws:

@@ -60,6 +60,7 @@ from .._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, gradient_health
 from .._json import jsonable
 from . import _range as fr
 from . import _stats as st
+from ._blocks import LayerBlocks
 from ._draws import STREAMS, Draws, make_draws
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
 from ._limits import check_network_size, check_sizes, check_widths
@@ -316,10 +317,12 @@ class _Run:
         post = np.empty(biggest, dtype=self.dtype)  # h_{l-1} is dead once z_l = h_{l-1} @ W_l exists
         rows = []
         k = 0  # the true h is h * 2**k (see _range)
-        for index, (fan_in, fan_out) in enumerate(layer_fans(self.widths)):
-            w = self.draws.weight(self.spec, index + 1, fan_in, fan_out, self.dtype)
+        fans = layer_fans(self.widths)
+        blocks = LayerBlocks(fans, self.batch, self.dtype, self.keep)
+        for index, (fan_in, fan_out) in enumerate(fans):
+            w = self.draws.weight(self.spec, index + 1, fan_in, fan_out, self.dtype, blocks.weight(index))
             with np.errstate(over="ignore", invalid="ignore"):
-                z = h @ w
+                z = np.matmul(h, w, out=blocks.pre(index))
                 if self.bias_std > 0:
                     z += self.draws.bias(index + 1, fan_out, self.bias_std, self.dtype)
                 inv_sigma = _batch_norm_(z) if self.bn else None
@@ -391,7 +394,6 @@ class _Run:
                 if index > 0:
                     grad_h = grad @ w.T
             out.append((grad_std, weight_std))
-            self.saved[index] = (w[:0], z[:0], None, 0, False)  # free as we go
         return out[::-1]
 
     def _weight_grad_std(self, index: int, grad: Array, k_grad: int, scratch: Array) -> float:

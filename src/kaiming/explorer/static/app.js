@@ -353,6 +353,7 @@
     window.__explorer.renderMs = window.__explorer.lastRender - renderStart;
     window.__explorer.serverMs = elapsed;
     window.__explorer.query = shown;
+    document.dispatchEvent(new Event("explorer:rendered"));  // for tests and benchmarks: no polling
   }
 
   function renderLegend(runs, colors) {
