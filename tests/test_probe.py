@@ -103,6 +103,11 @@ CASES = [
     ("glorot_normal", "elu", [12] * 3, {"param": 0.5}),
     ("kaiming_uniform", "silu", [12] * 3, {}),
     ("lecun_uniform", "linear", [12] * 3, {}),
+    # Batch norm of pre-activations far below its eps: the normalized values are tiny, so the
+    # backward pass's xhat * mean(g * xhat) term vanishes; rescaling them would make it O(1).
+    ("random", "relu", [16] * 4, {"std": 1e-14, "bn": True}),
+    # A signal below 2**-30: ELU is replaced by its linear limit, slope 1 and alpha (here 0.5).
+    ("random", "elu", [16] * 4, {"std": 1e-12, "param": 0.5}),
 ]
 
 
