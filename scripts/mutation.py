@@ -71,6 +71,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "torch_counter": (
         ["src/kaiming/torch/_counter.py"],
         [
+            "tests/test_torch_counter.py",
             "tests/test_reference_paths.py",
             "tests/test_torch_model_init.py",
             "tests/test_torch_device_stream.py",
@@ -169,6 +170,10 @@ def _prepare(work: Path, modules: list[str], tests: list[str]) -> None:
     """Copy src, tests and a pyproject with this group's [tool.mutmut] section into work."""
     shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    _write_pyproject(work, modules, tests)
+
+
+def _write_pyproject(work: Path, modules: list[str], tests: list[str]) -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     pyproject = re.sub(r'addopts = ".*"', 'addopts = "-ra --import-mode=importlib"', pyproject)
     (work / "pyproject.toml").write_text(pyproject + _section(modules, tests))
@@ -204,6 +209,7 @@ def run_group(
                     raise SystemExit(f"{relative} changed since {work} was made; run without --rerun")
             shutil.rmtree(work / "tests")
             shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+            _write_pyproject(work, modules, tests)  # the group's current test files
             survivors = _results(work, mutmut, env).get("survived", [])
             if survivors:
                 subprocess.run(
