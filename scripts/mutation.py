@@ -83,6 +83,18 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 
+# Groups whose modules numba compiles (the stream's transforms and Philox rounds are inlined into
+# its kernels): mutmut's trampolines cannot be compiled, so these run with numba hidden (the
+# NumPy reference path; the numba path is held to its bits by the ordinary test run).
+WITHOUT_NUMBA = {"stream"}
+_HIDE_NUMBA = """
+
+# Added by scripts/mutation.py for this group: numba cannot compile mutmut's trampolines.
+import sys as _sys
+
+_sys.modules["numba"] = None  # type: ignore[assignment]
+"""
+
 # Surviving mutants judged equivalent (the program behaves the same): name -> reason.
 EQUIVALENT: dict[str, str] = {
     "kaiming._activations.x__leaky__mutmut_7": "x > 0 -> x >= 0: both branches give 0 at x = 0",
@@ -166,11 +178,20 @@ def _section(modules: list[str], tests: list[str]) -> str:
     )
 
 
-def _prepare(work: Path, modules: list[str], tests: list[str]) -> None:
+def _prepare(name: str, work: Path, modules: list[str], tests: list[str]) -> None:
     """Copy src, tests and a pyproject with this group's [tool.mutmut] section into work."""
     shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    _copy_tests(name, work)
     _write_pyproject(work, modules, tests)
+
+
+def _copy_tests(name: str, work: Path) -> None:
+    if (work / "tests").exists():
+        shutil.rmtree(work / "tests")
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    if name in WITHOUT_NUMBA:
+        with open(work / "tests" / "conftest.py", "a") as conftest:
+            conftest.write(_HIDE_NUMBA)
 
 
 def _write_pyproject(work: Path, modules: list[str], tests: list[str]) -> None:
@@ -207,29 +228,43 @@ def run_group(
             for relative in modules:
                 if (work / relative).read_bytes() != (ROOT / relative).read_bytes():
                     raise SystemExit(f"{relative} changed since {work} was made; run without --rerun")
-            shutil.rmtree(work / "tests")
-            shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+            _copy_tests(name, work)
             _write_pyproject(work, modules, tests)  # the group's current test files
-            survivors = _results(work, mutmut, env).get("survived", [])
+            before = _results(work, mutmut, env)
+            survivors = before.get("survived", [])
             if survivors:
                 subprocess.run(
                     [mutmut, "run", *survivors], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False
                 )
+            # A changed test list makes mutmut reset every verdict; a detection stays one (tests
+            # were only added), so the others keep their first-run status.
+            after = {m: status for status, names in _results(work, mutmut, env).items() for m in names}
+            merged: dict[str, list[str]] = collections.defaultdict(list)
+            for status, names in before.items():
+                for mutant in names:
+                    merged[after.get(mutant, status) if status == "survived" else status].append(mutant)
+            _report(name, work, mutmut, env, merged)
+            return merged
         else:
             if work.exists():
                 shutil.rmtree(work)
             work.mkdir(parents=True, exist_ok=True)
-            _prepare(work, modules, tests)
+            _prepare(name, work, modules, tests)
             subprocess.run([mutmut, "run"], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False)
         statuses = _results(work, mutmut, env)
-        REPORT.mkdir(exist_ok=True)
-        with open(REPORT / f"{name}.txt", "w") as report:
-            for mutant in statuses.get("survived", []) + statuses.get("no tests", []):
-                diff = subprocess.run(
-                    [mutmut, "show", mutant], cwd=work, env=env, capture_output=True, text=True, check=False
-                ).stdout
-                report.write(f"## {mutant}\n{diff}\n")
+        _report(name, work, mutmut, env, statuses)
         return statuses
+
+
+def _report(name: str, work: Path, mutmut: str, env: dict[str, str], statuses: dict[str, list[str]]) -> None:
+    """Write the surviving (and untested) mutants' diffs to mutation-report/<group>.txt."""
+    REPORT.mkdir(exist_ok=True)
+    with open(REPORT / f"{name}.txt", "w") as report:
+        for mutant in statuses.get("survived", []) + statuses.get("no tests", []):
+            diff = subprocess.run(
+                [mutmut, "show", mutant], cwd=work, env=env, capture_output=True, text=True, check=False
+            ).stdout
+            report.write(f"## {mutant}\n{diff}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
