@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -476,9 +477,10 @@ def test_layer_blocks_give_each_kept_layer_its_own_memory() -> None:
             assert not np.shares_memory(a, b)
     single = LayerBlocks(fans, batch=4, dtype=np.dtype(np.float64), keep=False)
     assert np.shares_memory(single.weight(0), single.weight(2))
+    assert not np.shares_memory(single.weight(0), single.weight(1))  # the next is drawn ahead
     assert not np.shares_memory(single.pre(0), single.pre(1))  # layer l reads l-1 while writing l
     assert np.shares_memory(single.pre(0), single.pre(2))
-    assert single.weights.size == 15 and single.pres.size == 2 * 4 * 7
+    assert single.weights.size == 2 * 15 and single.pres.size == 2 * 4 * 7
 
 
 @pytest.mark.parametrize("activation", ["linear", "relu"])
@@ -492,3 +494,52 @@ def test_forward_statistics_do_not_depend_on_keeping_the_layers(activation: str,
     fields = ("pre_mean", "pre_std", "post_mean", "post_std", "dead_fraction", "pre_corr")
     for a, b in zip(kept.layers, shared.layers, strict=True):
         assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+
+
+def test_counter_weights_are_drawn_one_layer_ahead_in_a_second_thread() -> None:
+    import threading
+
+    from kaiming.propagation._draws import CounterDraws, GeneratorDraws, layer_weights
+    from kaiming.propagation._inits import resolve_init
+
+    spec = resolve_init("he_normal", activation="relu", activation_param=0.0, std=None)
+    fans = [(8, 6), (6, 5), (5, 7)]
+    dtype = np.dtype(np.float32)
+    caller = threading.get_ident()
+    for draws in (CounterDraws(4), GeneratorDraws(np.random.default_rng(4))):
+        threads: list[int] = []
+        real = draws.weight
+
+        def spy(*args: Any, real: Any = real, threads: list[int] = threads) -> Any:
+            threads.append(threading.get_ident())
+            return real(*args)
+
+        draws.weight = spy  # type: ignore[method-assign]
+        slots = [np.full(f, np.nan, np.float32) for f in fans]
+        got = list(layer_weights(draws, spec, fans, dtype, slots.__getitem__))
+        assert all(g is s for g, s in zip(got, slots, strict=True))
+        fresh = (
+            CounterDraws(4) if isinstance(draws, CounterDraws) else GeneratorDraws(np.random.default_rng(4))
+        )
+        for index, (w, (fan_in, fan_out)) in enumerate(zip(got, fans, strict=True)):
+            assert np.array_equal(w, fresh.weight(spec, index + 1, fan_in, fan_out, dtype))
+        ahead = isinstance(draws, CounterDraws)
+        assert (caller not in threads) == ahead and len(set(threads)) == 1, (type(draws), threads)
+
+
+def test_drawing_ahead_stops_with_the_forward_pass() -> None:
+    import threading
+
+    from kaiming.propagation._draws import CounterDraws, layer_weights
+    from kaiming.propagation._inits import resolve_init
+
+    spec = resolve_init("he_normal", activation="relu", activation_param=0.0, std=None)
+    before = threading.active_count()
+    fans = [(16, 16)] * 6
+    weights = layer_weights(
+        CounterDraws(0), spec, fans, np.dtype(np.float32), lambda i: np.empty((16, 16), np.float32)
+    )
+    next(weights)
+    assert threading.active_count() == before + 1
+    weights.close()
+    assert threading.active_count() == before

@@ -25,8 +25,9 @@ class LayerBlocks:
     ``(batch, fan_out)`` for layer index ``l`` (0-based) into two blocks of ``dtype``.
 
     With ``keep`` every layer has its own views (all kept for the backward pass). Without it the
-    weights share one slot and the pre-activations alternate between two (an activation may
-    return its input itself, and the next product must not write over what it reads).
+    weights and the pre-activations each alternate between two slots: the next layer's weights
+    may be drawn while the current ones are in use, and an activation may return its input
+    itself, which the next product reads while it writes its own pre-activations.
 
     Example:
         >>> blocks = LayerBlocks([(3, 4), (4, 2)], batch=5, dtype=np.dtype(np.float32), keep=True)
@@ -46,13 +47,13 @@ class LayerBlocks:
             self.weights: Array = np.empty(self._weight_starts[-1], dtype)
             self.pres: Array = np.empty(self._pre_starts[-1], dtype)
         else:
-            self._slot = max(pre_sizes)
-            self.weights = np.empty(max(weight_sizes), dtype)
+            self._slot, self._weight_slot = max(pre_sizes), max(weight_sizes)
+            self.weights = np.empty(2 * self._weight_slot, dtype)
             self.pres = np.empty(2 * self._slot, dtype)
 
     def weight(self, layer: int) -> Array:
         fan_in, fan_out = self.fans[layer]
-        start = self._weight_starts[layer] if self.keep else 0
+        start = self._weight_starts[layer] if self.keep else (layer % 2) * self._weight_slot
         return self.weights[start : start + fan_in * fan_out].reshape(fan_in, fan_out)
 
     def pre(self, layer: int) -> Array:

@@ -16,6 +16,9 @@ fast path when installed, see ``docs/performance.md``).
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -26,7 +29,7 @@ from .._checks import check_choice
 from .._random import resolve_rng
 from ._inits import InitSpec
 
-__all__ = ["STREAMS", "CounterDraws", "Draws", "GeneratorDraws", "make_draws"]
+__all__ = ["STREAMS", "CounterDraws", "Draws", "GeneratorDraws", "layer_weights", "make_draws"]
 
 STREAMS: tuple[str, ...] = ("generator", "counter")
 """The probe's random streams: NumPy's ``Generator`` (the default) or the counter stream."""
@@ -147,6 +150,51 @@ class CounterDraws:
     ) -> Array:
         key = self._key(name)
         return cs.sample(dist, shape, key, scale=scale, dtype=dtype, backend=self.backend, out=out)  # type: ignore[arg-type]
+
+
+def layer_weights(
+    draws: Draws,
+    spec: InitSpec,
+    fans: list[tuple[int, int]],
+    dtype: np.dtype[np.floating],
+    slot: Callable[[int], Array],
+) -> Iterator[Array]:
+    """Each layer's ``W_l`` in order, written into ``slot(l)`` (0-based ``l``).
+
+    With the counter stream, whose values do not depend on the order of the draws, the next
+    layer's weights are drawn in a second thread while the caller works on the current layer
+    (numba's kernel releases the GIL, as BLAS does), with the calling thread's numba thread count.
+    NumPy's ``Generator`` draws in call order (the biases come between the weights), so its
+    weights are drawn when asked for. Either way the values are the same.
+    """
+
+    def draw(index: int) -> Array:
+        fan_in, fan_out = fans[index]
+        return draws.weight(spec, index + 1, fan_in, fan_out, dtype, slot(index))
+
+    if not isinstance(draws, CounterDraws) or len(fans) < 2:
+        for index in range(len(fans)):
+            yield draw(index)
+        return
+    threads = _numba_threads()
+    with ThreadPoolExecutor(1, initializer=_set_numba_threads, initargs=(threads,)) as pool:
+        ahead: Future[Array] = pool.submit(draw, 0)
+        for index in range(len(fans)):
+            current = ahead.result()
+            if index + 1 < len(fans):
+                ahead = pool.submit(draw, index + 1)
+            yield current
+
+
+def _numba_threads() -> int | None:
+    numba = sys.modules.get("numba")
+    return None if numba is None else int(numba.get_num_threads())
+
+
+def _set_numba_threads(threads: int | None) -> None:
+    numba = sys.modules.get("numba")
+    if numba is not None and threads is not None:
+        numba.set_num_threads(threads)
 
 
 def _into(out: Array | None, values: Array) -> Array:

@@ -61,7 +61,7 @@ from .._json import jsonable
 from . import _range as fr
 from . import _stats as st
 from ._blocks import LayerBlocks
-from ._draws import STREAMS, Draws, make_draws
+from ._draws import STREAMS, Draws, layer_weights, make_draws
 from ._inits import PROBE_ACTIVATIONS, PROBE_INITS, InitSpec
 from ._limits import check_network_size, check_sizes, check_widths
 from ._pairs import correlate_inputs, mean_pairwise_correlation
@@ -319,35 +319,38 @@ class _Run:
         k = 0  # the true h is h * 2**k (see _range)
         fans = layer_fans(self.widths)
         blocks = LayerBlocks(fans, self.batch, self.dtype, self.keep)
-        for index, (fan_in, fan_out) in enumerate(fans):
-            w = self.draws.weight(self.spec, index + 1, fan_in, fan_out, self.dtype, blocks.weight(index))
-            with np.errstate(over="ignore", invalid="ignore"):
-                z = np.matmul(h, w, out=blocks.pre(index))
-                if self.bias_std > 0:
-                    z += self.draws.bias(index + 1, fan_out, self.bias_std, self.dtype)
-                inv_sigma = _batch_norm_(z) if self.bn else None
-            pre_mean, pre_std = st.mean_std(z, scratch)
-            pre_mean, pre_std, k, linear = self._track(z, pre_mean, pre_std, k)
-            h = self._activate(z, linear, post[: z.size].reshape(z.shape))
-            post_mean, post_std = (fr.scaled(v, k) for v in st.mean_std(h, scratch))
-            dead, dead_units = st.zero_fractions(h)
-            if histogram_layer == index + 1:
-                self.histogram = {"layer": index + 1, **st.histogram(h, bins, k)}
-            if self.keep:
-                self.saved.append((w, z, inv_sigma, k, linear))
-            rows.append(
-                {
-                    "fan_in": fan_in,
-                    "fan_out": fan_out,
-                    "pre_mean": pre_mean,
-                    "pre_std": pre_std,
-                    "post_mean": post_mean,
-                    "post_std": post_std,
-                    "dead_fraction": dead,
-                    "dead_units_fraction": dead_units,
-                    "pre_corr": mean_pairwise_correlation(z),
-                }
-            )
+        weights = layer_weights(self.draws, self.spec, fans, self.dtype, blocks.weight)
+        try:  # closed on any exit: the thread drawing ahead (counter stream) stops with it
+            for index, ((fan_in, fan_out), w) in enumerate(zip(fans, weights, strict=True)):
+                with np.errstate(over="ignore", invalid="ignore"):
+                    z = np.matmul(h, w, out=blocks.pre(index))
+                    if self.bias_std > 0:
+                        z += self.draws.bias(index + 1, fan_out, self.bias_std, self.dtype)
+                    inv_sigma = _batch_norm_(z) if self.bn else None
+                pre_mean, pre_std = st.mean_std(z, scratch)
+                pre_mean, pre_std, k, linear = self._track(z, pre_mean, pre_std, k)
+                h = self._activate(z, linear, post[: z.size].reshape(z.shape))
+                post_mean, post_std = (fr.scaled(v, k) for v in st.mean_std(h, scratch))
+                dead, dead_units = st.zero_fractions(h)
+                if histogram_layer == index + 1:
+                    self.histogram = {"layer": index + 1, **st.histogram(h, bins, k)}
+                if self.keep:
+                    self.saved.append((w, z, inv_sigma, k, linear))
+                rows.append(
+                    {
+                        "fan_in": fan_in,
+                        "fan_out": fan_out,
+                        "pre_mean": pre_mean,
+                        "pre_std": pre_std,
+                        "post_mean": post_mean,
+                        "post_std": post_std,
+                        "dead_fraction": dead,
+                        "dead_units_fraction": dead_units,
+                        "pre_corr": mean_pairwise_correlation(z),
+                    }
+                )
+        finally:
+            weights.close()
         return rows
 
     def _track(self, z: Array, mean: float, std: float, k: int) -> tuple[float, float, int, bool]:
