@@ -5,8 +5,6 @@ orthogonal initializer with orthonormality checked, and the part of a tensor aga
 from __future__ import annotations
 
 import math
-import os
-import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
@@ -19,6 +17,9 @@ from kaiming import stream
 from kaiming._plan import ParamRule
 from kaiming.structured import orthogonal
 from kaiming.torch._counter import counter_fill_, counter_values, draw
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _fake_ranks import run_on_fake_ranks
 
 NORMAL = ParamRule("fc.weight", (200, 300), "Linear", "he_normal", "normal", std=0.5)
 UNIFORM = ParamRule("fc.bias", (200, 300), "Linear", "torch_default", "uniform", bound=0.25)
@@ -138,14 +139,9 @@ def test_counter_fill_writes_a_contiguous_cpu_tensor_without_a_full_size_copy() 
     assert torch.equal(tensor, torch.from_numpy(counter_values(rule, 1)))
 
 
-_DTENSOR_SCRIPT = """
-import numpy as np, torch, torch.distributed as dist
-from torch.testing._internal.distributed.fake_pg import FakeStore
-from torch.distributed.device_mesh import init_device_mesh
-from torch.distributed.tensor import Replicate, Shard, distribute_tensor
+_DTENSOR_SETUP = """
 from kaiming._plan import ParamRule
 from kaiming.torch._counter import counter_fill_, counter_values
-from kaiming.torch._dtensor import local_index
 
 rules = [
     ParamRule("w", (10, 6), "Linear", "he_normal", "normal", std=0.5),
@@ -153,23 +149,17 @@ rules = [
     ParamRule("q", (10, 6), "Linear", "orthogonal", "orthogonal", gain=1.5),
     ParamRule("b", (10, 6), "Linear", "ones", "constant", value=1.0),
 ]
-checked = 0
-for rank in range(4):
-    dist.init_process_group("fake", store=FakeStore(), rank=rank, world_size=4)
-    mesh = init_device_mesh("cpu", (4,))
-    for dtype in (torch.float32, torch.bfloat16):
-        for placement in (Shard(0), Shard(1), Replicate()):
-            for rule in rules:
-                constant = rule.distribution == "constant"
-                full = torch.ones(10, 6) if constant else torch.from_numpy(counter_values(rule, 9))
-                full = full.to(dtype)
-                d = distribute_tensor(torch.full((10, 6), -7.0, dtype=dtype), mesh, [placement])
-                counter_fill_(d, rule, 9)
-                local = d.to_local()
-                assert torch.equal(local, full[local_index(d)]), (rank, placement, dtype, rule.name)
-                checked += 1
-    dist.destroy_process_group()
-print("checked", checked)
+"""
+
+_DTENSOR_CHECK = """
+for rule in rules:
+    constant = rule.distribution == "constant"
+    full = torch.ones(10, 6) if constant else torch.from_numpy(counter_values(rule, 9))
+    full = full.to(dtype)
+    d = distribute_tensor(torch.full((10, 6), -7.0, dtype=dtype), mesh, [placement])
+    counter_fill_(d, rule, 9)
+    assert torch.equal(d.to_local(), full[local_index(d)]), (rank, placement, dtype, rule.name)
+    checked += 1
 """
 
 
@@ -177,13 +167,4 @@ print("checked", checked)
 def test_counter_fill_of_a_dtensor_writes_each_ranks_slice() -> None:
     """Four ranks of a fake process group (one process): Shard(0) uneven (3, 3, 3, 1 rows),
     Shard(1) with an empty last shard, Replicate; each local part equals the slice of the whole."""
-    src = Path(__file__).resolve().parents[1] / "src"
-    result = subprocess.run(
-        [sys.executable, "-c", _DTENSOR_SCRIPT],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 96" in result.stdout
+    assert run_on_fake_ranks(_DTENSOR_SETUP, _DTENSOR_CHECK) == 96

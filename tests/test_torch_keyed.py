@@ -4,10 +4,7 @@ family's keyed values, on the tensor's own device, a DTensor writing its shard a
 from __future__ import annotations
 
 import math
-import os
-import subprocess
 import sys
-import textwrap
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +19,9 @@ import kaiming
 from kaiming import stream
 from kaiming.torch import _tensors as kt
 from kaiming.torch._device_stream import device_stream_on_cpu
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _fake_ranks import run_on_fake_ranks
 
 K = stream.key(7, "layer.weight")
 DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -330,13 +330,9 @@ def test_trunc_normal_warns_as_torch_with_a_key() -> None:
 
 # --- DTensor: each rank fills its own shard with the global shape's fans --------------------
 
-_DTENSOR_SCRIPT = """
-import numpy as np, torch, torch.distributed as dist, kaiming
-from torch.testing._internal.distributed.fake_pg import FakeStore
-from torch.distributed.device_mesh import init_device_mesh
-from torch.distributed.tensor import Replicate, Shard, distribute_tensor
+_DTENSOR_SETUP = """
 from kaiming.torch import _tensors as kt
-from kaiming.torch._dtensor import local_index
+import kaiming
 
 k = kaiming.stream.key(3, "blocks.0.w")
 inits = [
@@ -348,23 +344,18 @@ inits = [
     lambda t: kt.trunc_normal_(t, 0.0, 0.02, -0.04, 0.04, key=k),
     lambda t: kt.orthogonal_(t, key=k),
 ]
-checked = 0
-for rank in range(4):
-    dist.init_process_group("fake", store=FakeStore(), rank=rank, world_size=4)
-    mesh = init_device_mesh("cpu", (4,))
-    for dtype in (torch.float32, torch.bfloat16):
-        for placement in (Shard(0), Shard(1), Replicate()):
-            for init in inits:
-                full = init(torch.empty(10, 6, dtype=dtype))
-                d = distribute_tensor(torch.zeros(10, 6, dtype=dtype), mesh, [placement])
-                assert init(d) is d
-                index = local_index(d)
-                local = d.to_local()
-                assert tuple(local.shape) == tuple(full[index].shape)
-                assert torch.equal(local, full[index]), (rank, placement, dtype)
-                checked += 1
-    dist.destroy_process_group()
-print("checked", checked)
+"""
+
+_DTENSOR_CHECK = """
+for init in inits:
+    full = init(torch.empty(10, 6, dtype=dtype))
+    d = distribute_tensor(torch.zeros(10, 6, dtype=dtype), mesh, [placement])
+    assert init(d) is d
+    index = local_index(d)
+    local = d.to_local()
+    assert tuple(local.shape) == tuple(full[index].shape)
+    assert torch.equal(local, full[index]), (rank, placement, dtype)
+    checked += 1
 """
 
 
@@ -373,16 +364,7 @@ def test_dtensor_shards_equal_slices_of_the_whole() -> None:
     """Four ranks of a fake process group (one process): Shard(0) uneven (3, 3, 3, 1 rows),
     Shard(1) with an empty last shard, Replicate; every local part equals the slice of the
     plain tensor's keyed values (fans from the global (10, 6) shape)."""
-    src = Path(__file__).resolve().parents[1] / "src"
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_DTENSOR_SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 168" in result.stdout
+    assert run_on_fake_ranks(_DTENSOR_SETUP, _DTENSOR_CHECK) == 168
 
 
 # --- CUDA: the same bits computed on the GPU --------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -35,6 +35,7 @@ STREAMS: tuple[str, ...] = ("generator", "counter")
 """The probe's random streams: NumPy's ``Generator`` (the default) or the counter stream."""
 
 Array = NDArray[np.floating]
+DType = np.dtype[np.floating]
 _SQRT3 = math.sqrt(3.0)
 
 
@@ -46,13 +47,7 @@ class Draws(Protocol):
     ) -> Array: ...
 
     def weight(
-        self,
-        spec: InitSpec,
-        layer: int,
-        fan_in: int,
-        fan_out: int,
-        dtype: np.dtype[np.floating],
-        out: Array | None = None,
+        self, spec: InitSpec, layer: int, fan_in: int, fan_out: int, dtype: DType, out: Array | None = None
     ) -> Array:
         """``W_layer``: a new array, or written into ``out`` (C-contiguous, ``(fan_in, fan_out)``,
         ``dtype``) and returned; the same values either way."""
@@ -79,13 +74,7 @@ class GeneratorDraws:
         return x
 
     def weight(
-        self,
-        spec: InitSpec,
-        layer: int,
-        fan_in: int,
-        fan_out: int,
-        dtype: np.dtype[np.floating],
-        out: Array | None = None,
+        self, spec: InitSpec, layer: int, fan_in: int, fan_out: int, dtype: DType, out: Array | None = None
     ) -> Array:
         return _into(out, spec.draw(fan_in, fan_out, dtype, rng=self.rng))
 
@@ -117,13 +106,7 @@ class CounterDraws:
         return self._sample(dist, (rows, width), name, scale, dtype)
 
     def weight(
-        self,
-        spec: InitSpec,
-        layer: int,
-        fan_in: int,
-        fan_out: int,
-        dtype: np.dtype[np.floating],
-        out: Array | None = None,
+        self, spec: InitSpec, layer: int, fan_in: int, fan_out: int, dtype: DType, out: Array | None = None
     ) -> Array:
         name = f"layer{layer}.weight"
         if spec.kind == "orthogonal":  # a QR factor: the keyed initializer itself
@@ -158,7 +141,7 @@ def layer_weights(
     fans: list[tuple[int, int]],
     dtype: np.dtype[np.floating],
     slot: Callable[[int], Array],
-) -> Iterator[Array]:
+) -> Generator[Array, None, None]:
     """Each layer's ``W_l`` in order, written into ``slot(l)`` (0-based ``l``).
 
     With the counter stream, whose values do not depend on the order of the draws, the next
