@@ -430,13 +430,56 @@ def test_names_and_exports() -> None:
         ({"stream": None}, TypeError, "stream"),
         ({"stream": "counter", "seed": None}, ValueError, "stream='counter' needs an int seed"),
         ({"stream": "counter", "seed": -1}, ValueError, "seed"),
+        ({"backward": 1}, TypeError, "backward"),
+        ({"theory": "yes"}, TypeError, "theory"),
+        ({"bins": 0}, ValueError, "bins"),
+        ({"histogram_layer": 0}, ValueError, "histogram_layer"),
+        ({"dtype": np.float16}, ValueError, "dtype"),
     ],
 )
 def test_bad_input(kwargs: dict[str, object], error: type[Exception], text: str) -> None:
     args: dict[str, object] = {"init": "he", "activation": "relu", "depth": 3, "width": 8, "batch": 4}
     args.update(kwargs)
-    with pytest.raises(error, match=text):
+    # an argument's name as a whole word: "XXdtypeXX" or "dtypes" would not do
+    pattern = rf"\b{text}\b" if text.isidentifier() else text
+    with pytest.raises(error, match=pattern):
         probe(**args)  # type: ignore[arg-type]
+
+
+def test_documented_defaults() -> None:
+    import inspect
+
+    defaults = {k: v.default for k, v in inspect.signature(probe).parameters.items()}
+    assert (defaults["init"], defaults["activation"], defaults["depth"], defaults["width"]) == (
+        "he_normal",
+        "relu",
+        50,
+        512,
+    )
+    assert (defaults["batch"], defaults["seed"], defaults["bins"], defaults["stream"]) == (
+        256,
+        0,
+        40,
+        "generator",
+    )
+    res = probe(depth=2, width=16, batch=8)
+    assert res.config["init"] == "he_normal" and res.config["bins"] == 40 and res.config["dtype"] == "float32"
+
+
+def test_numpy_dtypes_name_the_probe_dtype_and_the_last_layer_histogram_is_allowed() -> None:
+    res = probe("he", "relu", 3, 8, batch=4, dtype=np.float64, histogram_layer=3, bins=7)
+    assert res.config["dtype"] == "float64" and res.histogram is not None
+    assert res.histogram["layer"] == 3 and len(res.histogram["counts"]) == 7
+    assert res.to_dict()["histogram"] == res.histogram
+    assert probe("he", "relu", 3, 8, batch=4, dtype=np.dtype("float32")).config["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("gain", [0.5, 3.0])
+def test_gain_scales_the_first_pre_activation_and_its_theory(gain: float) -> None:
+    # unit inputs, W ~ N(0, gain**2 / fan_in): Var z_1 = gain**2 (sample std within 2% at 16384 values)
+    res = probe("he_normal", "linear", 2, 128, batch=128, gain=gain, seed=1)
+    assert res.layers[0].pre_std == pytest.approx(gain, rel=0.03)
+    assert res.layers[0].theory_pre_std == pytest.approx(gain, rel=1e-9)
 
 
 def test_theory_columns_are_the_mean_field_prediction() -> None:
