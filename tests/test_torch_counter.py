@@ -5,9 +5,7 @@ orthogonal initializer with orthonormality checked, and the part of a tensor aga
 from __future__ import annotations
 
 import math
-import sys
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +15,6 @@ from kaiming import stream
 from kaiming._plan import ParamRule
 from kaiming.structured import orthogonal
 from kaiming.torch._counter import counter_fill_, counter_values, draw
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _fake_ranks import run_on_fake_ranks
 
 NORMAL = ParamRule("fc.weight", (200, 300), "Linear", "he_normal", "normal", std=0.5)
 UNIFORM = ParamRule("fc.bias", (200, 300), "Linear", "torch_default", "uniform", bound=0.25)
@@ -67,14 +62,19 @@ def test_each_distribution_has_the_rules_std_and_bound(
         assert np.abs(values).max() > 0.99 * bound
 
 
-@pytest.mark.parametrize(("rule", "gain"), [(ORTHOGONAL, 2.0), (ORTHOGONAL_NO_GAIN, 1.0)])
+CONV_ORTHOGONAL = ParamRule("conv.weight", (8, 3, 3, 3), "Conv2d", "orthogonal", "orthogonal", gain=1.0)
+
+
+@pytest.mark.parametrize(
+    ("rule", "gain"), [(ORTHOGONAL, 2.0), (ORTHOGONAL_NO_GAIN, 1.0), (CONV_ORTHOGONAL, 1.0)]
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_orthogonal_rule_is_the_keyed_orthogonal_initializer(
     rule: ParamRule, gain: float, dtype: type
 ) -> None:
     values = counter_values(rule, 3, dtype=dtype)
     assert values.dtype == dtype and values.shape == rule.shape
-    rows = values.astype(np.float64)
+    rows = values.reshape(rule.shape[0], -1).astype(np.float64)  # torch layout: (out, in, *k)
     np.testing.assert_allclose(rows @ rows.T, gain**2 * np.eye(rule.shape[0]), atol=1e-5)
     want = orthogonal(rule.shape, gain, layout="torch", key=stream.key(3, rule.name), dtype=dtype)
     assert np.array_equal(values, want)
@@ -139,32 +139,53 @@ def test_counter_fill_writes_a_contiguous_cpu_tensor_without_a_full_size_copy() 
     assert torch.equal(tensor, torch.from_numpy(counter_values(rule, 1)))
 
 
-_DTENSOR_SETUP = """
-from kaiming._plan import ParamRule
-from kaiming.torch._counter import counter_fill_, counter_values
-
-rules = [
+DTENSOR_RULES = [
     ParamRule("w", (10, 6), "Linear", "he_normal", "normal", std=0.5),
     ParamRule("e", (10, 6), "Embedding", "embedding_normal", "normal", std=1.0, zero_index=4),
     ParamRule("q", (10, 6), "Linear", "orthogonal", "orthogonal", gain=1.5),
     ParamRule("b", (10, 6), "Linear", "ones", "constant", value=1.0),
 ]
-"""
-
-_DTENSOR_CHECK = """
-for rule in rules:
-    constant = rule.distribution == "constant"
-    full = torch.ones(10, 6) if constant else torch.from_numpy(counter_values(rule, 9))
-    full = full.to(dtype)
-    d = distribute_tensor(torch.full((10, 6), -7.0, dtype=dtype), mesh, [placement])
-    counter_fill_(d, rule, 9)
-    assert torch.equal(d.to_local(), full[local_index(d)]), (rank, placement, dtype, rule.name)
-    checked += 1
-"""
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="needs torch.distributed")
 def test_counter_fill_of_a_dtensor_writes_each_ranks_slice() -> None:
-    """Four ranks of a fake process group (one process): Shard(0) uneven (3, 3, 3, 1 rows),
-    Shard(1) with an empty last shard, Replicate; each local part equals the slice of the whole."""
-    assert run_on_fake_ranks(_DTENSOR_SETUP, _DTENSOR_CHECK) == 96
+    """Four ranks of a fake process group, one after another in this process: Shard(0) uneven
+    (3, 3, 3, 1 rows), Shard(1) with an empty last shard, Replicate; each local part equals the
+    slice of the whole (in this process, so that mutation testing sees which code it runs)."""
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor import Replicate, Shard, distribute_tensor
+    from torch.testing._internal.distributed.fake_pg import FakeStore
+
+    from kaiming.torch._dtensor import local_index
+
+    if dist.is_initialized():
+        pytest.skip("a process group is already initialized in this process")
+    checked = 0
+    for rank in range(4):
+        dist.init_process_group("fake", store=FakeStore(), rank=rank, world_size=4)
+        try:
+            mesh = init_device_mesh("cpu", (4,))
+            for dtype in (torch.float32, torch.float64, torch.bfloat16):
+                for placement in (Shard(0), Shard(1), Replicate()):
+                    for rule in DTENSOR_RULES:
+                        constant = rule.distribution == "constant"
+                        work = np.float64 if dtype == torch.float64 else np.float32
+                        full = (
+                            torch.ones(10, 6)
+                            if constant
+                            else torch.from_numpy(counter_values(rule, 9, dtype=work))
+                        )
+                        d = distribute_tensor(torch.full((10, 6), -7.0, dtype=dtype), mesh, [placement])
+                        counter_fill_(d, rule, 9)
+                        local = d.to_local()
+                        assert torch.equal(local, full.to(dtype)[local_index(d)]), (
+                            rank,
+                            placement,
+                            dtype,
+                            rule.name,
+                        )
+                        checked += 1
+        finally:
+            dist.destroy_process_group()
+    assert checked == 4 * 3 * 3 * len(DTENSOR_RULES)
