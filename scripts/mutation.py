@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import re
 import shutil
@@ -230,8 +231,15 @@ def run_group(
                     raise SystemExit(f"{relative} changed since {work} was made; run without --rerun")
             _copy_tests(name, work)
             _write_pyproject(work, modules, tests)  # the group's current test files
-            before = _results(work, mutmut, env)
+            # the verdicts so far: those of earlier reruns, merged, else mutmut's own
+            merged_file = work / "verdicts.json"
+            before = (
+                json.loads(merged_file.read_text()) if merged_file.exists() else _results(work, mutmut, env)
+            )
             survivors = before.get("survived", [])
+            # which tests cover which function is collected afresh: a test that kept its name but
+            # now reaches the module in-process would otherwise never be run against its mutants
+            (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
             if survivors:
                 subprocess.run(
                     [mutmut, "run", *survivors], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False
@@ -243,6 +251,7 @@ def run_group(
             for status, names in before.items():
                 for mutant in names:
                     merged[after.get(mutant, status) if status == "survived" else status].append(mutant)
+            merged_file.write_text(json.dumps(merged))
             _report(name, work, mutmut, env, merged)
             return merged
         else:
