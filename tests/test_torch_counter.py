@@ -144,6 +144,7 @@ DTENSOR_RULES = [
     ParamRule("e", (10, 6), "Embedding", "embedding_normal", "normal", std=1.0, zero_index=4),
     ParamRule("q", (10, 6), "Linear", "orthogonal", "orthogonal", gain=1.5),
     ParamRule("b", (10, 6), "Linear", "ones", "constant", value=1.0),
+    ParamRule("v", (5, 1), "Linear", "he_normal", "normal", std=0.5),  # Shard(0): 2, 2, 1, 0 values
 ]
 
 
@@ -172,11 +173,11 @@ def test_counter_fill_of_a_dtensor_writes_each_ranks_slice() -> None:
                         constant = rule.distribution == "constant"
                         work = np.float64 if dtype == torch.float64 else np.float32
                         full = (
-                            torch.ones(10, 6)
+                            torch.ones(rule.shape)
                             if constant
                             else torch.from_numpy(counter_values(rule, 9, dtype=work))
                         )
-                        d = distribute_tensor(torch.full((10, 6), -7.0, dtype=dtype), mesh, [placement])
+                        d = distribute_tensor(torch.full(rule.shape, -7.0, dtype=dtype), mesh, [placement])
                         counter_fill_(d, rule, 9)
                         local = d.to_local()
                         assert torch.equal(local, full.to(dtype)[local_index(d)]), (
