@@ -462,8 +462,15 @@ def test_documented_defaults() -> None:
         40,
         "generator",
     )
-    res = probe(depth=2, width=16, batch=8)
-    assert res.config["init"] == "he_normal" and res.config["bins"] == 40 and res.config["dtype"] == "float32"
+    res = probe()  # the defaults as the function applies them (50 x 512 x 256: about half a second)
+    config = res.config
+    assert (config["init"], config["activation"], config["depth"], config["widths"][0]) == (
+        "he_normal",
+        "relu",
+        50,
+        512,
+    )
+    assert (config["batch"], config["seed"], config["bins"], config["dtype"]) == (256, 0, 40, "float32")
 
 
 def test_numpy_dtypes_name_the_probe_dtype_and_the_last_layer_histogram_is_allowed() -> None:
