@@ -26,12 +26,11 @@ import sys
 CHILD = """
 import json, resource, statistics, sys, time
 from concurrent.futures import ThreadPoolExecutor
-from threadpoolctl import threadpool_limits
 from kaiming.explorer._jobs import keep_freed_memory
 from kaiming.explorer._params import parse_probe
-from kaiming.explorer.server import _compute, _warm_draws
+from kaiming.explorer.server import _compute, _warm_draws, limit_blas_threads
 
-threadpool_limits(limits=1, user_api="blas")
+limit_blas_threads(1)
 _warm_draws()
 if sys.argv[1] == "keep":
     assert keep_freed_memory()

@@ -92,10 +92,10 @@ def keep_freed_memory(limit: int = KEEP_FREED_BYTES) -> bool:
 
     By default glibc gives arrays above its mmap threshold (128 KiB to start with) their own
     mapping and hands the freed top of the heap back at once, so every probe touches its memory
-    afresh: about 3200 page faults (roughly 15 ms) per default explorer probe on the benchmark
-    machine, about 2 with this setting. Jobs above ``Scheduler``'s trim size still hand their
-    memory back afterwards (:func:`release_memory`). Process-wide: the server calls it, the
-    library does not.
+    afresh: 1382 page faults and 41.9 ms per default explorer probe on the benchmark machine,
+    3 faults and 28.9 ms with this setting (``benchmarks/bench_probe_faults.py``). Jobs above
+    ``Scheduler``'s trim size still hand their memory back afterwards (:func:`release_memory`).
+    Process-wide: the server calls it, the library does not.
     """
     if _LIBC is None or not hasattr(_LIBC, "mallopt"):
         return False
