@@ -105,6 +105,26 @@ EQUIVALENT: dict[str, str] = {
         "keeps expm1 from overflowing on the branch np.where discards)"
     ),
     "kaiming._activations.x__elu_d__mutmut_17": "np.minimum(x, 0) -> np.minimum(x, 1): as above, for exp",
+    "kaiming.gains.x_calculate_gain__mutmut_30": (
+        "abs(value) < 1e150 -> <= 1e150: at exactly +-1e150 torch's sqrt(2 / (1 + a**2)) and "
+        "sqrt(2) / hypot(1, a) give the same float (checked)"
+    ),
+    "kaiming.gains.x_calculate_gain__mutmut_31": "1e150 -> 1e+150: the same literal",
+    **{
+        f"kaiming.gains.x_calculate_gain__mutmut_{n}": (
+            "hypot(1.0, a) -> hypot(a) / hypot(2.0, a) on the branch |a| >= 1e150: 1 or 2 is far "
+            "below half an ulp of a there, so every variant is |a| exactly"
+        )
+        for n in (44, 46)
+    },
+    **{
+        f"kaiming.gains.x_calculate_gain__mutmut_{n}": (
+            "isfinite(gain) and gain > 0 -> 'or' / '>= 0': _second_moment_gain returns nan for a "
+            "non-finite or non-positive moment and otherwise 1/sqrt(finite positive) > 0, so the "
+            "test gives the same answer"
+        )
+        for n in (60, 62)
+    },
     "kaiming.initializers.x__gain_for__mutmut_15": (
         "a == 0 and no nonlinearity: calculate_gain('leaky_relu', 0) is sqrt(2 / 1), the ReLU gain"
     ),
@@ -226,51 +246,66 @@ def run_group(
 ) -> dict[str, list[str]]:
     """Run mutmut on one group in a scratch copy; return {status: [mutant names]}.
 
-    With ``keep``, the copy is ``keep/<group>`` and stays after the run. With ``rerun`` as well,
-    an existing copy gets the repository's current tests and only its surviving mutants run again
-    (the source must be unchanged since the copy was made: the mutants were generated from it).
+    With ``keep``, the copy is ``keep/<group>`` and stays after the run, with its verdicts in
+    ``verdicts.json``. With ``rerun`` as well, that copy gets the repository's current tests and
+    only its surviving mutants run again (the mutated modules must be unchanged since the copy
+    was made: the mutants were generated from them).
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    with tempfile.TemporaryDirectory(prefix=f"kaiming-mutation-{name}-") as tmp:
-        work = keep / name if keep is not None else Path(tmp)
-        if rerun and (work / "mutants").is_dir():
-            for relative in modules:
-                if (work / relative).read_bytes() != (ROOT / relative).read_bytes():
-                    raise SystemExit(f"{relative} changed since {work} was made; run without --rerun")
-            _copy_tests(name, work)
-            _write_pyproject(work, modules, tests)  # the group's current test files
-            # the verdicts so far: those of earlier reruns, merged, else mutmut's own
-            merged_file = work / "verdicts.json"
-            before = (
-                json.loads(merged_file.read_text()) if merged_file.exists() else _results(work, mutmut, env)
-            )
-            survivors = before.get("survived", [])
-            # which tests cover which function is collected afresh: a test that kept its name but
-            # now reaches the module in-process would otherwise never be run against its mutants
-            (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-            if survivors:
-                subprocess.run(
-                    [mutmut, "run", *survivors], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False
-                )
-            # A changed test list makes mutmut reset every verdict; a detection stays one (tests
-            # were only added), so the others keep their first-run status.
-            after = {m: status for status, names in _results(work, mutmut, env).items() for m in names}
-            merged: dict[str, list[str]] = collections.defaultdict(list)
-            for status, names in before.items():
-                for mutant in names:
-                    merged[after.get(mutant, status) if status == "survived" else status].append(mutant)
-            merged_file.write_text(json.dumps(merged))
-            _report(name, work, mutmut, env, merged)
-            return merged
-        else:
-            if work.exists():
-                shutil.rmtree(work)
-            work.mkdir(parents=True, exist_ok=True)
-            _prepare(name, work, modules, tests)
-            subprocess.run([mutmut, "run"], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False)
-        statuses = _results(work, mutmut, env)
-        _report(name, work, mutmut, env, statuses)
-        return statuses
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix=f"kaiming-mutation-{name}-") as tmp:
+            return _first_run(name, Path(tmp), modules, tests, mutmut, env)
+    if rerun:
+        return _rerun(name, keep / name, modules, tests, mutmut, env)
+    return _first_run(name, keep / name, modules, tests, mutmut, env)
+
+
+def _first_run(
+    name: str, work: Path, modules: list[str], tests: list[str], mutmut: str, env: dict[str, str]
+) -> dict[str, list[str]]:
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    _prepare(name, work, modules, tests)
+    subprocess.run([mutmut, "run"], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False)
+    return _record(name, work, mutmut, env, _results(work, mutmut, env))
+
+
+def _rerun(
+    name: str, work: Path, modules: list[str], tests: list[str], mutmut: str, env: dict[str, str]
+) -> dict[str, list[str]]:
+    verdicts = work / "verdicts.json"
+    if not verdicts.exists():
+        raise SystemExit(f"no kept run of {name} in {work}: run it with --keep first")
+    for relative in modules:
+        if (work / relative).read_bytes() != (ROOT / relative).read_bytes():
+            raise SystemExit(f"{relative} changed since {work} was made; run without --rerun")
+    _copy_tests(name, work)
+    _write_pyproject(work, modules, tests)  # the group's current test files
+    before: dict[str, list[str]] = json.loads(verdicts.read_text())
+    survivors = before.get("survived", [])
+    # which tests cover which function is collected afresh: a test that kept its name but now
+    # reaches the module in-process would otherwise never be run against its mutants
+    (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    if survivors:
+        subprocess.run([mutmut, "run", *survivors], cwd=work, env=env, stdout=subprocess.DEVNULL, check=False)
+    # A changed test list makes mutmut reset every verdict; a detection stays one (tests were only
+    # added), so the others keep their earlier status.
+    after = {m: status for status, names in _results(work, mutmut, env).items() for m in names}
+    merged: dict[str, list[str]] = collections.defaultdict(list)
+    for status, names in before.items():
+        for mutant in names:
+            merged[after.get(mutant, status) if status == "survived" else status].append(mutant)
+    return _record(name, work, mutmut, env, merged)
+
+
+def _record(
+    name: str, work: Path, mutmut: str, env: dict[str, str], statuses: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """Keep ``statuses`` as the copy's verdicts and write the survivors' report."""
+    (work / "verdicts.json").write_text(json.dumps(statuses))
+    _report(name, work, mutmut, env, statuses)
+    return statuses
 
 
 def _report(name: str, work: Path, mutmut: str, env: dict[str, str], statuses: dict[str, list[str]]) -> None:

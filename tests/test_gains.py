@@ -107,3 +107,38 @@ def test_bad_input(name: object, param: object, error: type[Exception], match: s
 def test_every_listed_name_has_a_gain() -> None:
     for name in kaiming.NONLINEARITIES:
         assert math.isfinite(kaiming.calculate_gain(name)) and kaiming.calculate_gain(name) > 0
+
+
+@pytest.mark.parametrize("slope", [1e151, 1e200, 1e300, -1e250])
+def test_leaky_gain_for_slopes_whose_square_overflows(slope: float) -> None:
+    """sqrt(2 / (1 + a**2)) in exact decimal arithmetic (a**2 overflows float64 here)."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 50
+    want = float((Decimal(2) / (1 + Decimal(slope) ** 2)).sqrt())
+    assert kaiming.calculate_gain("leaky_relu", slope) == pytest.approx(want, rel=1e-15, abs=0)
+
+
+def test_elu_gain_below_one_from_its_second_moment() -> None:
+    """ELU with alpha 5: E[phi(z)**2] > 1, so the gain is below 1 and must still be returned."""
+    alpha = 5.0
+
+    def second_moment_density(z: float) -> float:
+        phi = z if z > 0 else alpha * math.expm1(z)
+        return phi * phi * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+    moment = (
+        integrate.quad(second_moment_density, -math.inf, 0)[0]
+        + integrate.quad(second_moment_density, 0, math.inf)[0]
+    )
+    gain = kaiming.calculate_gain("elu", alpha)
+    assert gain < 1 and gain == pytest.approx(1 / math.sqrt(moment), rel=1e-9)
+
+
+def test_a_param_whose_second_moment_overflows_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError) as info:
+        kaiming.calculate_gain("elu", 1e300)
+    assert str(info.value) == (
+        "param=1e+300 is out of range for 'elu': E[phi(z)**2] is not a finite positive float64, "
+        "so no gain can be computed"
+    )
