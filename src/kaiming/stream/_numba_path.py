@@ -9,10 +9,12 @@ cached on disk by numba.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numba
@@ -163,6 +165,32 @@ def _make_kernel(dist_key: tuple[str, str]) -> Any:
 
 _KERNELS: dict[tuple[str, str], Any] = {}
 
+# numba's "workqueue" threading layer (the fallback when neither TBB nor an OpenMP runtime is
+# found) aborts the process when two threads launch parallel kernels at once. Launches are
+# serialized until the layer is known, and for good when it is that one; "omp" and "tbb"
+# accept concurrent launches.
+_LAUNCH_LOCK = threading.Lock()
+_launch_serial: bool | None = None  # None: no kernel has run yet, the layer is unknown
+_UNSAFE_LAYERS = frozenset({"workqueue"})
+
+
+def _layer_serializes(layer: str) -> bool:
+    """Whether kernels launched under numba's threading ``layer`` must run one at a time."""
+    return layer in _UNSAFE_LAYERS
+
+
+@contextlib.contextmanager
+def _launching() -> Iterator[None]:
+    """Hold the launch lock while the threading layer is unknown or not thread-safe."""
+    global _launch_serial
+    if _launch_serial is False:
+        yield
+        return
+    with _LAUNCH_LOCK:
+        yield
+        if _launch_serial is None:
+            _launch_serial = _layer_serializes(numba.threading_layer())  # type: ignore[attr-defined]
+
 
 def fill(
     dist_key: tuple[str, str],
@@ -171,11 +199,14 @@ def fill(
     scale: np.floating[Any],
     out: NDArray[np.floating[Any]],
 ) -> None:
-    """``_numpy_path.fill``, compiled: same arguments, same bits."""
+    """``_numpy_path.fill``, compiled: same arguments, same bits.
+
+    Safe to call from several threads under every numba threading layer (see ``_launching``).
+    """
     kernel = _KERNELS.get(dist_key)
     if kernel is None:
         kernel = _make_kernel(dist_key)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _launching():
             # numba's pedantic SSA check warns about its own inlined selects; harmless
             warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
             kernel(words[0], words[1], *pieces, scale, out)  # compiles, then runs
@@ -183,6 +214,7 @@ def fill(
         return
     previous = numba.set_parallel_chunksize(1)  # hand out pieces one by one: a busy core lags less
     try:
-        kernel(words[0], words[1], *pieces, scale, out)
+        with _launching():
+            kernel(words[0], words[1], *pieces, scale, out)
     finally:
         numba.set_parallel_chunksize(previous)
