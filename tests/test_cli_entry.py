@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import _kaiming_cli
+from _sigint import sigint_default
 
 # The child delays the first import of NumPy (which ``import kaiming`` needs) and says so on stdout,
 # so the SIGINT surely lands while ``kaiming`` is importing; ``{script}`` is what the console script runs.
@@ -38,6 +39,7 @@ def _interrupt_while_importing(script: str) -> subprocess.CompletedProcess[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=sigint_default,
     )
     try:
         assert child.stdout is not None

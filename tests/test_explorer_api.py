@@ -25,6 +25,7 @@ with warnings.catch_warnings():  # starlette >= 1.0 suggests httpx2 for its Test
     from starlette.testclient import TestClient
 
 import kaiming
+from _sigint import sigint_default
 from kaiming.explorer import cli, server
 from kaiming.explorer._params import COMPARE_PARAMS, MAX_CELLS, MAX_COMPARE, MAX_WORK, PROBE_PARAMS
 from kaiming.propagation import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, probe
@@ -516,7 +517,9 @@ def test_kaiming_explore_command_serves_and_stops_on_ctrl_c() -> None:
     src = str(Path(kaiming.__file__).parent.parent)
     env = {**os.environ, "PYTHONPATH": src}
     command = [sys.executable, "-m", "kaiming", "explore", "--port", "0"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_default
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # "kaiming explorer: http://127.0.0.1:PORT/  (Ctrl-C to stop)"
