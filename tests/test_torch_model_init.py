@@ -423,3 +423,157 @@ def test_tied_parameters_show_every_name_and_warn_on_conflicting_rules() -> None
     assert net.head.weight is net.embed.weight  # the tie is kept
     assert "tied: head.weight" in plan.table()
     assert plan.to_dict()["rows"][0]["tied"] == ["head.weight"]
+
+
+# ---------- every kind of parameter against the formula, per scheme and stream ----------
+
+# The registry's names spelled out: (rule in the plan, fan mode, distribution drawn).
+NAMED = {
+    "he_normal": ("he_normal", "fan_in", "normal"),
+    "kaiming_normal": ("he_normal", "fan_in", "normal"),
+    "he_uniform": ("he_uniform", "fan_in", "uniform"),
+    "kaiming_uniform": ("he_uniform", "fan_in", "uniform"),
+    "he_truncated_normal": ("he_truncated_normal", "fan_in", "truncated_normal"),
+    "xavier_normal": ("xavier_normal", "fan_avg", "normal"),
+    "glorot_normal": ("xavier_normal", "fan_avg", "normal"),
+    "xavier_uniform": ("xavier_uniform", "fan_avg", "uniform"),
+    "glorot_uniform": ("xavier_uniform", "fan_avg", "uniform"),
+    "xavier_truncated_normal": ("xavier_truncated_normal", "fan_avg", "truncated_normal"),
+    "lecun_normal": ("lecun_normal", "fan_in", "normal"),
+    "lecun_uniform": ("lecun_uniform", "fan_in", "uniform"),
+    "lecun_truncated_normal": ("lecun_truncated_normal", "fan_in", "truncated_normal"),
+}
+LEAKY_HE_GAIN = math.sqrt(2.0 / (1.0 + 0.2**2))  # He after leaky_relu(0.2)
+TRUNC_STD = 0.87962566103423978  # std of N(0, 1) cut at +-2 (scipy.stats.truncnorm(-2, 2).std())
+
+
+class EveryKind(nn.Module):
+    """An Embedding (padding_idx 3), a Linear before leaky_relu(0.2), Hugging Face's Conv1D
+    (weight stored (in, out) = (512, 128)) before tanh, a LayerNorm and a loose Parameter."""
+
+    def __init__(self) -> None:
+        from transformers.pytorch_utils import Conv1D
+
+        super().__init__()
+        self.emb = nn.Embedding(10, 256, padding_idx=3)
+        self.fc = nn.Linear(256, 512)
+        self.proj = Conv1D(128, 512)
+        self.ln = nn.LayerNorm(128)
+        self.extra = nn.Parameter(torch.full((3,), 7.0))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.fc(self.emb(ids)), 0.2)
+        return self.ln(torch.tanh(self.proj(x))) * self.extra.sum()
+
+
+def _expected_weight(
+    scheme: str, fan_in: int, fan_out: int, after_relu: bool
+) -> tuple[str, str, str, float, float]:
+    """(rule, fan mode, distribution, fan, gain) for a named scheme, from the table above."""
+    rule, mode, distribution = NAMED[scheme]
+    fan = fan_in if mode == "fan_in" else (fan_in + fan_out) / 2
+    gain = (LEAKY_HE_GAIN if after_relu else math.sqrt(2.0)) if rule.startswith("he") else 1.0
+    return rule, mode, distribution, fan, gain
+
+
+def test_the_named_schemes_are_the_registrys_names() -> None:
+    from kaiming.torch.model_init import SCHEMES
+
+    assert set(SCHEMES) == {*NAMED, "auto", "orthogonal", "torch_default", "own"}
+
+
+@pytest.mark.parametrize("stream", ["torch", "counter"])
+@pytest.mark.parametrize("scheme", [*NAMED, "auto", "torch_default"])
+def test_every_kind_of_parameter_against_the_formula(scheme: str, stream: str) -> None:
+    pytest.importorskip("transformers")
+    net = EveryKind()
+    plan = init_model(net, scheme, seed=11, stream=stream)
+    assert plan.traced and plan.method == "torch.fx"
+    fc, proj = plan["fc.weight"], plan["proj.weight"]
+    assert (fc.activation, proj.activation) == ("leaky_relu(0.2)", "tanh")  # Conv1D's too (fx)
+    if scheme == "torch_default":  # U(+-1/sqrt(fan_in)) on weight and bias, fan_in as torch reads it
+        expected = {"fc": (256, 1 / 16), "proj": (512, 1 / math.sqrt(512))}
+        for layer, (fan, bound) in expected.items():
+            for attr in ("weight", "bias"):
+                row = plan[f"{layer}.{attr}"]
+                assert (row.rule, row.distribution, row.fan_mode, row.fan) == (
+                    "torch_default",
+                    "uniform",
+                    "fan_in",
+                    fan,
+                )
+                assert row.bound == pytest.approx(bound, rel=1e-12)
+                assert row.std == pytest.approx(bound / math.sqrt(3), rel=1e-12)
+                values = getattr(getattr(net, layer), attr).detach()
+                assert float(values.abs().max()) <= bound
+                assert float(values.abs().max()) > 0.9 * bound  # 512+ draws: P(max < 0.9 b) < 1e-23
+    else:
+        if scheme == "auto":  # He after the ReLU family, Xavier (tanh's gain 5/3) after tanh
+            want = {
+                "fc": ("he_normal", "fan_in", "normal", 256, LEAKY_HE_GAIN),
+                "proj": ("xavier_uniform", "fan_avg", "uniform", 320.0, 5.0 / 3.0),
+            }
+        else:
+            want = {
+                "fc": _expected_weight(scheme, 256, 512, after_relu=True),
+                "proj": _expected_weight(scheme, 512, 128, after_relu=False),
+            }
+        for layer, (rule, mode, distribution, fan, gain) in want.items():
+            row = plan[f"{layer}.weight"]
+            std = gain / math.sqrt(fan)
+            assert (row.rule, row.fan_mode, row.distribution, row.fan) == (rule, mode, distribution, fan)
+            assert row.gain == pytest.approx(gain, rel=1e-12) and row.std == pytest.approx(std, rel=1e-12)
+            values = getattr(net, layer).weight.detach().double()
+            assert float(values.std()) == pytest.approx(std, rel=0.02)  # >= 65536 values: 7+ standard errors
+            if distribution == "uniform":
+                assert row.bound == pytest.approx(math.sqrt(3.0) * std, rel=1e-12)
+                assert 0.99 * row.bound < float(values.abs().max()) <= row.bound
+            else:
+                assert row.bound is None
+                if distribution == "truncated_normal":
+                    cut = 2.0 * std / TRUNC_STD
+                    assert 0.97 * cut < float(values.abs().max()) <= cut
+            bias = plan[f"{layer}.bias"]
+            assert (bias.rule, bias.distribution, bias.value) == ("zeros", "constant", 0.0)
+            assert not getattr(net, layer).bias.detach().any()
+    emb = plan["emb.weight"]
+    assert (emb.rule, emb.distribution, emb.std, emb.zero_index) == ("embedding_normal", "normal", 1.0, 3)
+    assert emb.note == "row 3 (padding_idx) zero"
+    table = net.emb.weight.detach().double()
+    assert not table[3].any() and bool(torch.cat([table[:3], table[4:]]).ne(0).all())
+    assert float(torch.cat([table[:3], table[4:]]).std()) == pytest.approx(1.0, rel=0.1)  # 2304 values
+    for attr, value, rule in (("weight", 1.0, "ones"), ("bias", 0.0, "zeros")):
+        row = plan[f"ln.{attr}"]
+        assert (row.rule, row.distribution, row.value) == (rule, "constant", value)
+        assert bool(getattr(net.ln, attr).detach().eq(value).all())
+    extra = plan["extra"]
+    assert (extra.rule, extra.distribution, extra.note) == ("untouched", "none", "no rule for this parameter")
+    assert bool(net.extra.detach().eq(7.0).all())
+
+
+def test_a_conv1d_class_outside_transformers_is_not_taken_for_hugging_faces() -> None:
+    class Conv1D(nn.Module):  # same name and attribute, another library: no rule is guessed for it
+        def __init__(self) -> None:
+            super().__init__()
+            self.nf = 4
+            self.weight = nn.Parameter(torch.full((8, 4), 3.0))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ self.weight
+
+    net = nn.Sequential(Conv1D(), nn.ReLU())
+    plan = init_model(net, "he_normal", seed=0)
+    assert (plan["0.weight"].rule, plan["0.weight"].distribution) == ("untouched", "none")
+    assert bool(net[0].weight.detach().eq(3.0).all())
+
+
+def test_hugging_face_conv1d_without_nf_is_not_taken_for_a_layer() -> None:
+    pytest.importorskip("transformers")
+    from transformers.pytorch_utils import Conv1D
+
+    layer = Conv1D(4, 8)
+    del layer.nf
+    net = nn.Sequential(layer)
+    with pytest.warns(TracingFallbackWarning):  # its forward reads nf: fx cannot trace it
+        plan = init_model(net, "he_normal", seed=0)
+    assert plan["0.weight"].rule == "untouched"

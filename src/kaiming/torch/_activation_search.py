@@ -48,7 +48,7 @@ def analyze_graph(model: nn.Module, layers: Iterable[str], example_inputs: objec
             return GraphInfo(found, tuple(flow.residual_norms), True, None, "forward", gated)
     else:
         reasons.append("no example_inputs were given to run the forward on meta tensors")
-    graph_module, reason = trace(model)
+    graph_module, reason = trace(model, names)
     reasons.append(f"torch.fx could not trace it ({reason})")
     if graph_module is None:
         return GraphInfo(

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -335,10 +335,25 @@ def consumer_activation(node: fx.Node, root: nn.Module) -> tuple[fx.Node, Activa
 # the whole model
 
 
-def trace(model: nn.Module) -> tuple[fx.GraphModule | None, str | None]:
-    """``(graph_module, None)``, or ``(None, reason)`` when ``torch.fx`` cannot trace ``model``."""
+class _LayerTracer(fx.Tracer):
+    """fx's tracer, keeping the named ``layers`` whole (one ``call_module`` node each) even when
+    they are not ``torch.nn`` classes, such as Hugging Face's ``Conv1D``: traced through, such a
+    layer leaves no node of its own, and the activation after it would not be found."""
+
+    def __init__(self, layers: Collection[str]) -> None:
+        super().__init__()
+        self.layers = frozenset(layers)
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return module_qualified_name in self.layers or super().is_leaf_module(m, module_qualified_name)
+
+
+def trace(model: nn.Module, layers: Collection[str] = ()) -> tuple[fx.GraphModule | None, str | None]:
+    """``(graph_module, None)``, or ``(None, reason)`` when ``torch.fx`` cannot trace ``model``;
+    the modules named in ``layers`` stay whole (``_LayerTracer``)."""
     try:
-        return fx.symbolic_trace(model), None
+        graph = _LayerTracer(layers).trace(model)
+        return fx.GraphModule(model, graph, type(model).__name__), None
     except Exception as exc:  # fx raises many types (TraceError, TypeError, NotImplementedError...)
         return None, f"{type(exc).__name__}: {exc}".splitlines()[0]
 
