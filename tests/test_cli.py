@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import kaiming
-from _sigint import sigint_default
+from _sigint import child_process
 from kaiming import cli
 
 SRC = str(Path(kaiming.__file__).resolve().parents[1])
@@ -314,23 +314,11 @@ def test_sigint_during_a_long_probe(tmp_path: Path) -> None:
     env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}
     argv = ["probe", "--depth", "10000", "--width", "256", "--plot", str(tmp_path / "p.png")]
     code = f"import sys, kaiming.cli as c; print('ready', flush=True); sys.exit(c.main({argv!r}))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=sigint_default,
-    )
-    try:
+    with child_process([sys.executable, "-c", code], env) as proc:
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"  # imports done
         time.sleep(1.0)  # inside the simulation (it runs for over 10 s)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:  # never left running after a failure
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 130, err
     assert err == "kaiming probe: interrupted\n" and out == ""
     assert list(tmp_path.iterdir()) == []

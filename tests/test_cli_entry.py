@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import _kaiming_cli
-from _sigint import sigint_default
+from _sigint import child_process
 
 # The child delays the first import of NumPy (which ``import kaiming`` needs) and says so on stdout,
 # so the SIGINT surely lands while ``kaiming`` is importing; ``{script}`` is what the console script runs.
@@ -33,23 +33,11 @@ sys.exit(main())
 def _interrupt_while_importing(script: str) -> subprocess.CompletedProcess[str]:
     src = str(Path(_kaiming_cli.__file__).resolve().parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD.format(script=script), "list"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=sigint_default,
-    )
-    try:
+    with child_process([sys.executable, "-c", _CHILD.format(script=script), "list"], env) as child:
         assert child.stdout is not None
         assert child.stdout.readline() == "importing\n"
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
     return subprocess.CompletedProcess(child.args, child.returncode, out, err)
 
 

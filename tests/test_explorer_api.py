@@ -25,7 +25,7 @@ with warnings.catch_warnings():  # starlette >= 1.0 suggests httpx2 for its Test
     from starlette.testclient import TestClient
 
 import kaiming
-from _sigint import sigint_default
+from _sigint import child_process
 from kaiming.explorer import cli, server
 from kaiming.explorer._params import COMPARE_PARAMS, MAX_CELLS, MAX_COMPARE, MAX_WORK, PROBE_PARAMS
 from kaiming.propagation import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, probe
@@ -517,10 +517,7 @@ def test_kaiming_explore_command_serves_and_stops_on_ctrl_c() -> None:
     src = str(Path(kaiming.__file__).parent.parent)
     env = {**os.environ, "PYTHONPATH": src}
     command = [sys.executable, "-m", "kaiming", "explore", "--port", "0"]
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_default
-    )
-    try:
+    with child_process(command, env) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # "kaiming explorer: http://127.0.0.1:PORT/  (Ctrl-C to stop)"
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
@@ -532,10 +529,6 @@ def test_kaiming_explore_command_serves_and_stops_on_ctrl_c() -> None:
         assert foreign.status_code == 400
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
 
