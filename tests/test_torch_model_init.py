@@ -577,3 +577,83 @@ def test_hugging_face_conv1d_without_nf_is_not_taken_for_a_layer() -> None:
     with pytest.warns(TracingFallbackWarning):  # its forward reads nf: fx cannot trace it
         plan = init_model(net, "he_normal", seed=0)
     assert plan["0.weight"].rule == "untouched"
+
+
+# ---------- arguments, defaults and what the plan records ----------
+
+
+def test_defaults_are_auto_seed_0_and_no_zeroed_residual_norms() -> None:
+    plain, explicit = ResNetish(), ResNetish()
+    plan = init_model(plain)
+    init_model(explicit, "auto", seed=0, zero_init_residual=False)
+    for (name, a), b in zip(plain.state_dict().items(), explicit.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert (plan.seed, plan.scheme, plan.stream, plan.dry_run) == (0, "auto", "torch", False)
+    assert torch.equal(plain.block.bn2.weight.detach(), torch.ones(32))  # not zeroed by default
+
+
+@pytest.mark.parametrize("seed", [0, 2**64 - 1])
+def test_every_seed_in_0_to_2_64_is_accepted_and_recorded(seed: int) -> None:
+    assert init_model(mlp([4, 3]), seed=seed).seed == seed
+
+
+def test_arguments_are_named_in_their_errors() -> None:
+    net = mlp([4, 3])
+    for seed in (-1, 2**64):
+        with pytest.raises(ValueError, match=rf"^seed must be an int in \[0, 2\*\*64\), got {seed}$"):
+            init_model(net, seed=seed)
+    with pytest.raises(TypeError, match=r"^model must be a torch\.nn\.Module, got str$"):
+        init_model("net", seed=0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^dry_run and zero_init_residual must be bools$"):
+        init_model(net, seed=0, dry_run=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^stream='philox' is not available; allowed: 'torch', 'counter'$"):
+        init_model(net, seed=0, stream="philox")
+    with pytest.raises(ValueError, match=r"\bscheme\b.*'he_norml'"):
+        init_model(net, "he_norml", seed=0)
+    with pytest.raises(TypeError, match=r"^scheme must be a scheme name or a mapping, got int$"):
+        init_model(net, 3, seed=0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^example_inputs must be a tensor, .* got int$"):
+        init_model(net, seed=0, example_inputs=3)
+    lazy = nn.Sequential(nn.LazyLinear(3))
+    with pytest.raises(
+        ValueError,
+        match=r"^parameter 0\.weight of lazy module LazyLinear is not materialized yet; "
+        r"run one forward pass before init_model$",
+    ):
+        init_model(lazy, seed=0)
+
+
+def test_example_inputs_run_the_forward() -> None:
+    net = FunctionalNet()
+    plan = init_model(net, seed=0, example_inputs=torch.zeros(2, 40))
+    assert plan.method == "forward" and plan.traced and plan.reason is None
+
+
+class SwiGLU(nn.Module):
+    """Llama's MLP: down(silu(gate(x)) * up(x)), every projection with a bias."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.up, self.down = nn.Linear(64, 128), nn.Linear(64, 128), nn.Linear(128, 64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+@pytest.mark.parametrize("example", [None, torch.zeros(2, 64)])
+def test_the_up_projection_of_a_gated_mlp_is_linear_and_says_so(example: torch.Tensor | None) -> None:
+    plan = init_model(SwiGLU(), seed=0, example_inputs=example)
+    up = plan["up.weight"]
+    assert (up.rule, up.activation, up.gain) == ("lecun_normal", None, 1.0)
+    if plan.method == "forward":  # the gate is found by following the data flow
+        assert up.note == "linear factor of a gated product (silu(gate) * this)"
+    assert plan["up.bias"].note == "" and plan["gate.weight"].activation == "silu"
+    assert plan["gate.weight"].note == "" and plan["down.weight"].note == ""
+
+
+def test_the_plan_records_a_mapping_scheme_by_class_and_module_names() -> None:
+    plan = init_model(
+        SmallCNN(), {nn.Conv2d: "he_uniform", "head": "xavier_normal"}, seed=0, stream="counter"
+    )
+    assert plan.scheme == str({"Conv2d": "he_uniform", "head": "xavier_normal"})
+    assert plan.stream == "counter" and plan.to_dict()["stream"] == "counter"
