@@ -657,3 +657,68 @@ def test_the_plan_records_a_mapping_scheme_by_class_and_module_names() -> None:
     )
     assert plan.scheme == str({"Conv2d": "he_uniform", "head": "xavier_normal"})
     assert plan.stream == "counter" and plan.to_dict()["stream"] == "counter"
+
+
+# ---------- apply_rule, the one writer ----------
+
+
+def _generator_of(seed: int, name: str) -> torch.Generator:
+    """torch's generator seeded as documented: BLAKE2b-8 of "seed NUL name", little-endian."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"{seed}\x00{name}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little"))
+
+
+def test_apply_rule_draws_from_the_documented_generator_by_default() -> None:
+    from kaiming.torch import ParamRule
+    from kaiming.torch.model_init import apply_rule
+
+    bound = 0.125
+    uniform = ParamRule(
+        "fc.weight", (64, 32), "Linear", "he_uniform", "uniform", std=bound / math.sqrt(3), bound=bound
+    )
+    ours = torch.empty(64, 32)
+    apply_rule(ours, uniform, seed=5)  # stream="torch" by default
+    theirs = torch.nn.init.uniform_(
+        torch.empty(64, 32), -bound, bound, generator=_generator_of(5, "fc.weight")
+    )
+    assert torch.equal(ours, theirs)
+    normal = ParamRule("fc.weight", (64, 32), "Linear", "he_normal", "normal", std=0.25)
+    apply_rule(ours, normal, seed=5)
+    theirs = torch.nn.init.normal_(torch.empty(64, 32), 0.0, 0.25, generator=_generator_of(5, "fc.weight"))
+    assert torch.equal(ours, theirs)
+
+
+def test_apply_rule_constants_none_orthogonal_and_refusals() -> None:
+    from kaiming.torch import ParamRule
+    from kaiming.torch.model_init import apply_rule
+
+    w = torch.full((8, 16), 3.0)
+    apply_rule(w, ParamRule("w", (8, 16), "Linear", "untouched", "none"), seed=0)
+    assert bool(w.eq(3.0).all())  # "none" writes nothing
+    apply_rule(w, ParamRule("w", (8, 16), "Linear", "zeros", "constant"), seed=0)  # value None: 0
+    assert not w.any()
+    apply_rule(w, ParamRule("w", (8, 16), "Linear", "he_normal", "normal", std=0.0), seed=0)
+    assert not w.any()  # std 0: every value 0
+    rule = ParamRule("w", (8, 16), "Linear", "orthogonal", "orthogonal")  # gain None: 1
+    a, b = torch.empty(8, 16), torch.empty(8, 16)
+    apply_rule(a, rule, seed=1)
+    apply_rule(b, rule, seed=1)
+    assert torch.equal(a, b)  # from the parameter's generator, not torch's global one
+    assert torch.allclose(a.double() @ a.double().T, torch.eye(8, dtype=torch.float64), atol=1e-5)
+    with pytest.raises(ValueError, match=r"^parameter w is on the meta device; materialize the model first$"):
+        apply_rule(torch.empty(8, 16, device="meta"), rule, seed=0)
+    with pytest.raises(ValueError, match=r"^stream='numpy' is not available; allowed: 'torch', 'counter'$"):
+        apply_rule(a, rule, seed=0, stream="numpy")
+
+
+def test_a_last_layer_without_activation_gets_lecun_and_constants_name_their_module() -> None:
+    plan = init_model(mlp([32, 64, 10]), seed=0)
+    last = plan["2.weight"]
+    assert (last.rule, last.activation, last.gain) == ("lecun_normal", None, 1.0)
+    assert last.std == pytest.approx(1.0 / math.sqrt(64), rel=1e-12)
+    bias = plan["2.bias"]
+    assert (bias.module, bias.note, bias.value) == ("Linear", "", 0.0)
+    plan = init_model(nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)), seed=0)
+    assert (plan["1.weight"].module, plan["1.weight"].note) == ("LayerNorm", "")
