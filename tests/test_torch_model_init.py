@@ -722,3 +722,29 @@ def test_a_last_layer_without_activation_gets_lecun_and_constants_name_their_mod
     assert (bias.module, bias.note, bias.value) == ("Linear", "", 0.0)
     plan = init_model(nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)), seed=0)
     assert (plan["1.weight"].module, plan["1.weight"].note) == ("LayerNorm", "")
+
+
+def test_rows_of_own_orthogonal_conv_plain_embedding_and_torch_default_notes() -> None:
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 5), nn.Embedding(4, 6)
+    )
+    own = init_model(net, "own", seed=0, stream="counter", dry_run=True)
+    for name, param in net.named_parameters():
+        row = own[name]
+        assert (row.name, row.shape, row.rule, row.distribution) == (
+            name,
+            tuple(param.shape),
+            "own",
+            "replay",
+        )
+        assert row.module == type(net.get_submodule(name.rpartition(".")[0])).__name__
+    ortho = init_model(net, "orthogonal", seed=0)["0.weight"]  # rows 8, cols 3 * 3 * 3 = 27
+    assert (ortho.distribution, ortho.gain) == ("orthogonal", math.sqrt(2.0))
+    assert ortho.std == pytest.approx(math.sqrt(2.0) / math.sqrt(27), rel=1e-12)
+    w = net[0].weight.detach().double().reshape(8, 27)
+    assert torch.allclose(w @ w.T, 2.0 * torch.eye(8, dtype=torch.float64), atol=1e-5)
+    emb = init_model(net, seed=0)["4.weight"]  # no padding_idx: no row zeroed, no note
+    assert (emb.zero_index, emb.note) == (None, "")
+    default = init_model(net, "torch_default", seed=0)
+    assert default["0.weight"].note == "torch's fan reading" and default["0.bias"].note == ""
+    assert default["0.bias"].fan == 27 and default["0.bias"].module == "Conv2d"
