@@ -684,6 +684,25 @@ def test_apply_rule_draws_from_the_documented_generator_by_default() -> None:
         torch.empty(64, 32), -bound, bound, generator=_generator_of(5, "fc.weight")
     )
     assert torch.equal(ours, theirs)
+    # A bound whose std/bound round trip, sqrt(3) * (b / sqrt(3)), is an ulp off b: the uniform is
+    # drawn from the bound itself, bit for bit torch's U(-b, b) in float64.
+    bound = 1.0 / math.sqrt(5.0)
+    wide = ParamRule(
+        "fc.weight", (64, 32), "Linear", "he_uniform", "uniform", std=bound / math.sqrt(3), bound=bound
+    )
+    ours64 = torch.empty(64, 32, dtype=torch.float64)
+    apply_rule(ours64, wide, seed=5)
+    theirs64 = torch.empty(64, 32, dtype=torch.float64)
+    torch.nn.init.uniform_(theirs64, -bound, bound, generator=_generator_of(5, "fc.weight"))
+    assert torch.equal(ours64, theirs64)
+    # A uniform rule written by hand with its std alone: U(-sqrt(3) std, sqrt(3) std).
+    by_std = ParamRule("fc.weight", (64, 32), "Linear", "he_uniform", "uniform", std=0.25)
+    apply_rule(ours, by_std, seed=5)
+    limit = math.sqrt(3.0) * 0.25
+    theirs = torch.nn.init.uniform_(
+        torch.empty(64, 32), -limit, limit, generator=_generator_of(5, "fc.weight")
+    )
+    assert torch.allclose(ours, theirs, rtol=1e-6, atol=0)
     normal = ParamRule("fc.weight", (64, 32), "Linear", "he_normal", "normal", std=0.25)
     apply_rule(ours, normal, seed=5)
     theirs = torch.nn.init.normal_(torch.empty(64, 32), 0.0, 0.25, generator=_generator_of(5, "fc.weight"))
