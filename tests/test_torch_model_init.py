@@ -187,7 +187,13 @@ def test_resnet_block_residual_sum_is_transparent_and_zero_init_residual() -> No
     assert plan["block.downsample.0.weight"].activation == "relu"
     assert plan["stem.weight"].activation == "relu"  # F.relu
     assert float(net.block.bn2.weight.detach().abs().max()) == 0.0
-    assert plan["block.bn2.weight"].note == "zero_init_residual"
+    zeroed = plan["block.bn2.weight"]
+    assert (zeroed.note, zeroed.module, zeroed.shape, zeroed.value) == (
+        "zero_init_residual",
+        "BatchNorm2d",
+        (32,),
+        0.0,
+    )
     # the shortcut's norm and the inner norm stay at 1
     assert torch.equal(net.block.downsample[1].weight.detach(), torch.ones(32))
     assert torch.equal(net.block.bn1.weight.detach(), torch.ones(32))
@@ -224,6 +230,17 @@ def test_conv_transpose_uses_the_fans_of_its_connectivity() -> None:
     plan = init_model(wide, seed=5)
     assert plan["0.weight"].fan == 64 * 5  # torch.nn.init would read size(1) * 5 = 40
     assert weight_std(wide[0]) == pytest.approx(math.sqrt(2 / 320), rel=0.06)
+
+
+def test_conv_transpose_fan_out_counts_every_group() -> None:
+    # weight (in=8, out/groups=6, 3, 3), groups 2: each output sees in/groups * 9 = 36 inputs (an
+    # int), each input reaches out/groups * groups * 9 = 108 outputs; Xavier averages the two
+    net = nn.Sequential(nn.ConvTranspose2d(8, 12, 3, groups=2))
+    assert tuple(net[0].weight.shape) == (8, 6, 3, 3)
+    he = init_model(net, "he_normal", seed=0)["0.weight"]
+    assert he.fan == 36 and type(he.fan) is int
+    xavier = init_model(net, "xavier_normal", seed=0)["0.weight"]
+    assert xavier.fan == (36 + 108) / 2
 
 
 def test_embedding_and_layernorm_and_groupnorm() -> None:
@@ -444,6 +461,7 @@ NAMED = {
     "lecun_truncated_normal": ("lecun_truncated_normal", "fan_in", "truncated_normal"),
 }
 LEAKY_HE_GAIN = math.sqrt(2.0 / (1.0 + 0.2**2))  # He after leaky_relu(0.2)
+MODULE_OF = {"fc": "Linear", "proj": "Conv1D"}
 TRUNC_STD = 0.87962566103423978  # std of N(0, 1) cut at +-2 (scipy.stats.truncnorm(-2, 2).std())
 
 
@@ -496,6 +514,7 @@ def test_every_kind_of_parameter_against_the_formula(scheme: str, stream: str) -
         for layer, (fan, bound) in expected.items():
             for attr in ("weight", "bias"):
                 row = plan[f"{layer}.{attr}"]
+                assert row.module == MODULE_OF[layer]
                 assert (row.rule, row.distribution, row.fan_mode, row.fan) == (
                     "torch_default",
                     "uniform",
@@ -520,6 +539,7 @@ def test_every_kind_of_parameter_against_the_formula(scheme: str, stream: str) -
             }
         for layer, (rule, mode, distribution, fan, gain) in want.items():
             row = plan[f"{layer}.weight"]
+            assert (row.module, row.shape) == (MODULE_OF[layer], tuple(getattr(net, layer).weight.shape))
             std = gain / math.sqrt(fan)
             assert (row.rule, row.fan_mode, row.distribution, row.fan) == (rule, mode, distribution, fan)
             assert row.gain == pytest.approx(gain, rel=1e-12) and row.std == pytest.approx(std, rel=1e-12)
@@ -537,6 +557,7 @@ def test_every_kind_of_parameter_against_the_formula(scheme: str, stream: str) -
             assert (bias.rule, bias.distribution, bias.value) == ("zeros", "constant", 0.0)
             assert not getattr(net, layer).bias.detach().any()
     emb = plan["emb.weight"]
+    assert (emb.module, emb.shape) == ("Embedding", (10, 256))
     assert (emb.rule, emb.distribution, emb.std, emb.zero_index) == ("embedding_normal", "normal", 1.0, 3)
     assert emb.note == "row 3 (padding_idx) zero"
     table = net.emb.weight.detach().double()
@@ -547,6 +568,7 @@ def test_every_kind_of_parameter_against_the_formula(scheme: str, stream: str) -
         assert (row.rule, row.distribution, row.value) == (rule, "constant", value)
         assert bool(getattr(net.ln, attr).detach().eq(value).all())
     extra = plan["extra"]
+    assert (extra.module, extra.shape) == ("EveryKind", (3,))
     assert (extra.rule, extra.distribution, extra.note) == ("untouched", "none", "no rule for this parameter")
     assert bool(net.extra.detach().eq(7.0).all())
 
