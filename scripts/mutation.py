@@ -7,6 +7,13 @@ and runs the covering tests against every mutant, and ``mutmut results`` is read
 per group is printed (mutants, killed, timed out, survived, without tests, score) and the
 surviving mutants' diffs are written to ``mutation-report/<group>.txt``.
 
+``--keep DIR --fresh GROUP`` runs each survivor of a kept copy again in a fresh pytest process
+with the mutant active from the first import (``MUTANT_UNDER_TEST`` set in its environment).
+mutmut itself activates a mutant in a worker forked after the modules were imported, so a mutant
+in code that runs at import time (module-level tables, constants) never runs there and is
+reported as a survivor. In a fresh run, a test failure or an error collecting the tests (the
+module cannot be imported) is a detection.
+
 A mutant counts as detected when a test fails or times out on it. The score is detected /
 (mutants - judged equivalent); the equivalent survivors are listed, with the reason, in
 docs/testing.md (``EQUIVALENT`` below holds their names so the score can subtract them).
@@ -23,6 +30,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,6 +194,44 @@ EQUIVALENT: dict[str, str] = {
         "instead of being written with nothing, an empty shard is written with nothing instead of "
         "returning early; the tensors end the same (the DTensor test has an empty shard)"
     ),
+    **{
+        f"kaiming.torch.model_init.{name}": (
+            'fans_of(shape, "torch") -> None / "XXtorchXX" / "TORCH": fans_of, an internal helper '
+            'for validated layouts, reads every layout but "jax" as torch\'s'
+        )
+        for name in (
+            "x__torch_fan_in__mutmut_6",
+            "x__torch_fan_in__mutmut_9",
+            "x__torch_fan_in__mutmut_10",
+            "x__layer_fans__mutmut_14",
+            "x__layer_fans__mutmut_17",
+            "x__layer_fans__mutmut_18",
+        )
+    },
+    **{
+        f"kaiming.torch.model_init.x__auto__mutmut_{n}": (
+            "auto_rule(None, 1.0) -> auto_rule(None, None / 2.0): with no activation auto_rule "
+            "returns LeCun with gain 1 whatever gain it is given"
+        )
+        for n in (2, 5)
+    },
+    **{
+        f"kaiming.torch.model_init.x__weight_rule__mutmut_{n}": (
+            'the base row\'s distribution "normal" -> None / "XXnormalXX" / "NORMAL": every branch '
+            "(torch_default, orthogonal_rule, variance_rule) sets the distribution again"
+        )
+        for n in (6, 15, 16)
+    },
+    "kaiming.torch.model_init.x__rule_for__mutmut_97": (
+        'getattr(module, "padding_idx", None) -> without the default: the branch is taken only for '
+        "nn.Embedding and nn.EmbeddingBag, which both always have padding_idx"
+    ),
+    "kaiming.torch.model_init.x__owners__mutmut_2": (
+        "named_parameters(recurse=False) -> recurse=None: torch tests the flag for truth, None is falsy"
+    ),
+    "kaiming.torch.model_init.x_init_model__mutmut_66": (
+        "named_parameters(remove_duplicate=False) -> None: torch tests the flag for truth, None is falsy"
+    ),
     "kaiming.propagation.theory.x__propagate__mutmut_42": (
         "raw = 0.0 -> 1.0 without batch norm: raw is only read on the batch-norm path"
     ),
@@ -242,14 +289,22 @@ def _results(work: Path, mutmut: str, env: dict[str, str]) -> dict[str, list[str
 
 
 def run_group(
-    name: str, modules: list[str], tests: list[str], mutmut: str, keep: Path | None, rerun: bool
+    name: str,
+    modules: list[str],
+    tests: list[str],
+    mutmut: str,
+    keep: Path | None,
+    rerun: bool,
+    fresh: bool = False,
+    only: str | None = None,
 ) -> dict[str, list[str]]:
     """Run mutmut on one group in a scratch copy; return {status: [mutant names]}.
 
     With ``keep``, the copy is ``keep/<group>`` and stays after the run, with its verdicts in
     ``verdicts.json``. With ``rerun`` as well, that copy gets the repository's current tests and
     only its surviving mutants run again (the mutated modules must be unchanged since the copy
-    was made: the mutants were generated from them).
+    was made: the mutants were generated from them). With ``fresh`` instead, each survivor of
+    that copy runs in a fresh pytest process (``_fresh``).
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if keep is None:
@@ -257,6 +312,8 @@ def run_group(
             return _first_run(name, Path(tmp), modules, tests, mutmut, env)
     if rerun:
         return _rerun(name, keep / name, modules, tests, mutmut, env)
+    if fresh:
+        return _fresh(name, keep / name, modules, tests, mutmut, env, only)
     return _first_run(name, keep / name, modules, tests, mutmut, env)
 
 
@@ -274,12 +331,7 @@ def _first_run(
 def _rerun(
     name: str, work: Path, modules: list[str], tests: list[str], mutmut: str, env: dict[str, str]
 ) -> dict[str, list[str]]:
-    verdicts = work / "verdicts.json"
-    if not verdicts.exists():
-        raise SystemExit(f"no kept run of {name} in {work}: run it with --keep first")
-    for relative in modules:
-        if (work / relative).read_bytes() != (ROOT / relative).read_bytes():
-            raise SystemExit(f"{relative} changed since {work} was made; run without --rerun")
+    verdicts = _kept_verdicts(name, work, modules)
     _copy_tests(name, work)
     _write_pyproject(work, modules, tests)  # the group's current test files
     before: dict[str, list[str]] = json.loads(verdicts.read_text())
@@ -296,6 +348,83 @@ def _rerun(
     for status, names in before.items():
         for mutant in names:
             merged[after.get(mutant, status) if status == "survived" else status].append(mutant)
+    return _record(name, work, mutmut, env, merged)
+
+
+def _kept_verdicts(name: str, work: Path, modules: list[str]) -> Path:
+    """The verdicts file of a kept copy whose mutated modules are still the repository's."""
+    verdicts = work / "verdicts.json"
+    if not verdicts.exists():
+        raise SystemExit(f"no kept run of {name} in {work}: run it with --keep first")
+    for relative in modules:
+        if (work / relative).read_bytes() != (ROOT / relative).read_bytes():
+            raise SystemExit(f"{relative} changed since {work} was made; run it again with --keep only")
+    return verdicts
+
+
+def _refresh_unmutated(mutants: Path, modules: list[str]) -> None:
+    """Bring the mutated tree's other modules up to the repository's (the tests may rely on fixes
+    made since the copy); the mutated modules themselves are checked unchanged."""
+    for source in (ROOT / "src").rglob("*.py"):
+        relative = source.relative_to(ROOT)
+        if str(relative) not in modules:
+            target = mutants / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+def _fresh(
+    name: str,
+    work: Path,
+    modules: list[str],
+    tests: list[str],
+    mutmut: str,
+    env: dict[str, str],
+    only: str | None = None,
+) -> dict[str, list[str]]:
+    """Run each survivor of the kept copy in a fresh pytest process, the mutant active from the
+    first import; two at a time. The time limit is mutmut's default rule, 15 x (the unmutated
+    run's time + 1 s). Exit code 1 (a test failed) or 2 (the tests could not be collected) is a
+    detection, 0 a survival; any other code stops the run (pytest itself went wrong). ``only``
+    (a pytest ``-k`` expression) runs just the tests added since: a survivor has passed the
+    others already."""
+    verdicts = _kept_verdicts(name, work, modules)
+    mutants = work / "mutants"
+    _copy_tests(name, mutants)  # the tests run from the mutated tree
+    _refresh_unmutated(mutants, modules)
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *tests]
+    if only is not None:
+        command += ["-k", only]
+    start = time.perf_counter()
+    baseline = subprocess.run(command, cwd=mutants, env=env, capture_output=True, text=True, check=False)
+    if baseline.returncode != 0:
+        raise SystemExit(f"the unmutated tests fail in {mutants}:\n{baseline.stdout[-2000:]}")
+    limit = 15.0 * (time.perf_counter() - start + 1.0)
+
+    def verdict(mutant: str) -> str:
+        try:
+            done = subprocess.run(
+                command,
+                cwd=mutants,
+                env={**env, "MUTANT_UNDER_TEST": mutant},
+                capture_output=True,
+                timeout=limit,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return "timeout"
+        if done.returncode not in (0, 1, 2):
+            raise SystemExit(f"pytest exited with {done.returncode} on {mutant}: {done.stdout[-2000:]!r}")
+        return "survived" if done.returncode == 0 else "killed"
+
+    before: dict[str, list[str]] = json.loads(verdicts.read_text())
+    survivors = before.get("survived", [])
+    with ThreadPoolExecutor(2) as pool:
+        after = dict(zip(survivors, pool.map(verdict, survivors), strict=True))
+    merged: dict[str, list[str]] = collections.defaultdict(list)
+    for status, names in before.items():
+        for mutant in names:
+            merged[after.get(mutant, status)].append(mutant)
     return _record(name, work, mutmut, env, merged)
 
 
@@ -330,9 +459,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with --keep: run only the surviving mutants of a kept copy again, against the current tests",
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --keep: run each survivor of a kept copy in a fresh pytest process, the mutant "
+        "active from the first import (mutmut cannot activate mutants in import-time code)",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="EXPR",
+        help="with --fresh: run only the tests pytest's -k EXPR selects (those added since the "
+        "survivors survived the others)",
+    )
     args = parser.parse_args(argv)
-    if args.rerun and args.keep is None:
-        parser.error("--rerun needs --keep DIR (the copy whose survivors to run again)")
+    if args.only is not None and not args.fresh:
+        parser.error("--only works with --fresh")
+    for flag in ("rerun", "fresh"):
+        if getattr(args, flag) and args.keep is None:
+            parser.error(f"--{flag} needs --keep DIR (the copy whose survivors to run again)")
+    if args.rerun and args.fresh:
+        parser.error("--rerun and --fresh are two ways of running the survivors again: choose one")
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
@@ -341,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'group':18}" + "".join(f" {c:>8}" for c in columns))
     for name in args.groups or list(GROUPS):
         modules, tests = GROUPS[name]
-        statuses = run_group(name, modules, tests, mutmut, args.keep, args.rerun)
+        statuses = run_group(name, modules, tests, mutmut, args.keep, args.rerun, args.fresh, args.only)
         total = sum(len(v) for v in statuses.values())
         detected = sum(len(statuses.get(s, [])) for s in DETECTED)
         equivalent = sum(1 for m in statuses.get("survived", []) if m in EQUIVALENT)

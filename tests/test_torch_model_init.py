@@ -789,3 +789,23 @@ def test_rows_of_own_orthogonal_conv_plain_embedding_and_torch_default_notes() -
     default = init_model(net, "torch_default", seed=0)
     assert default["0.weight"].note == "torch's fan reading" and default["0.bias"].note == ""
     assert default["0.bias"].fan == 27 and default["0.bias"].module == "Conv2d"
+
+
+def test_orthogonal_std_of_a_tall_layer_follows_its_rows() -> None:
+    net = nn.Sequential(nn.Linear(4, 16))  # weight (16, 4): 16 rows of 4; std gain / sqrt(16)
+    row = init_model(net, "orthogonal", seed=0)["0.weight"]
+    assert row.std == pytest.approx(1.0 / 4.0, rel=1e-12)
+    w = net[0].weight.detach().double()
+    assert torch.allclose(w.T @ w, torch.eye(4, dtype=torch.float64), atol=1e-5)  # orthonormal columns
+
+
+def test_a_drawn_seed_fits_a_signed_64_bit_int() -> None:
+    # seed=None draws 63 random bits: the reported seed is an int64 for every JSON reader and
+    # tensor library; 64 draws of 64 bits would all fit with probability 2**-64
+    seeds = [init_model(mlp([2, 2]), seed=None, dry_run=True).seed for _ in range(64)]
+    assert all(0 <= s < 2**63 for s in seeds) and len(set(seeds)) == 64
+
+
+def test_the_fallback_warning_says_zero_init_residual_zeroes_nothing() -> None:
+    with pytest.warns(TracingFallbackWarning, match="zero_init_residual needs the graph and zeroes nothing"):
+        init_model(Untraceable(), seed=0, zero_init_residual=True)

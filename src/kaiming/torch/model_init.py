@@ -388,7 +388,7 @@ def init_model(
 
     Each parameter draws from a generator seeded by ``(seed, parameter name)``: the same model
     and seed give the same weights whatever else used torch's global RNG (which is never
-    touched). ``seed=None`` picks a random base seed, reported in the plan. With
+    touched). ``seed=None`` picks a random 63-bit base seed (an int64), reported in the plan. With
     ``dry_run=True`` nothing is changed and the plan says what would be done.
     ``zero_init_residual=True`` sets to 0 the weight of the last norm layer of every residual
     branch (traced models only). A parameter shared by several modules (tied weights) gets
