@@ -6,9 +6,7 @@ naming the argument. 40 examples per entry point keep the whole file to seconds.
 
 from __future__ import annotations
 
-import sys
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,8 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kaiming
-
-sys.path.insert(0, str(Path(__file__).parent))
 from _fuzz import (
     FUZZ,
     HOSTILE_INTS,

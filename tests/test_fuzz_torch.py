@@ -5,8 +5,6 @@ A refused call must also leave the tensor as it was (the values are checked befo
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +15,6 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import kaiming.torch as kt  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))
 from _fuzz import (  # noqa: E402
     FUZZ,
     HOSTILE_NAMES,

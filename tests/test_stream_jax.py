@@ -16,8 +16,6 @@ ml_dtypes = pytest.importorskip("ml_dtypes")
 from kaiming import stream  # noqa: E402
 from kaiming.stream import _jax_path  # noqa: E402
 from kaiming.stream._jax_path import philox4x32_jax, sample_jax, sample_jax_block  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))
 from test_stream_generator import KAT  # noqa: E402
 
 DISTS = stream.STREAM_DISTRIBUTIONS

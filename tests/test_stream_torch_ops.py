@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,8 +10,6 @@ import torch
 
 from kaiming import stream
 from kaiming.stream._torch_path import philox4x32_torch, sample_torch
-
-sys.path.insert(0, str(Path(__file__).parent))
 from test_stream_generator import KAT
 
 DISTS = stream.STREAM_DISTRIBUTIONS

@@ -13,7 +13,6 @@ import math
 import socket
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,10 +21,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from kaiming.torch import init_model
-
-sys.path.insert(0, str(Path(__file__).parent))
 import _distributed_worker as worker
+from kaiming.torch import init_model
 
 pytestmark = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available() and sys.platform.startswith("linux")),

@@ -4,10 +4,8 @@ family's keyed values, on the tensor's own device, a DTensor writing its shard a
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,12 +14,10 @@ import torch
 from scipy import special, stats
 
 import kaiming
+from _fake_ranks import run_on_fake_ranks
 from kaiming import stream
 from kaiming.torch import _tensors as kt
 from kaiming.torch._device_stream import device_stream_on_cpu
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _fake_ranks import run_on_fake_ranks
 
 K = stream.key(7, "layer.weight")
 DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]

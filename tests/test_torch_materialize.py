@@ -10,18 +10,14 @@ parameters, PReLU slopes, Hugging Face RMSNorm weights, rotary ``inv_freq``) uni
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from kaiming.torch import InitializationError, deferred_init, init_model
-
-sys.path.insert(0, str(Path(__file__).parent))
 from _zoo import ZOO, build
+from kaiming.torch import InitializationError, deferred_init, init_model
 
 
 class TiedLM(nn.Module):

@@ -11,19 +11,15 @@ normally constructed model's tensor.
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
 from scipy import stats
 from torch import nn
 
-from kaiming.torch import deferred_init, init_model
-
-sys.path.insert(0, str(Path(__file__).parent))
 from _zoo import ZOO, build, zoo_ids
+from kaiming.torch import deferred_init, init_model
 
 KS_MIN = 1000
 # Per-tensor significance level of the KS test. The zoo has under 300 random tensors of >= 1000

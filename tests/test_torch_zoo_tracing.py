@@ -5,10 +5,8 @@ Linear/Conv, with no fallback, and ``analyze`` reports every layer."""
 from __future__ import annotations
 
 import re
-import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +14,6 @@ from torch import nn
 
 pytest.importorskip("transformers")
 
-sys.path.insert(0, str(Path(__file__).parent))
 from _zoo import build, zoo_ids
 from kaiming.torch import TiedParameterWarning, TracingFallbackWarning, analyze, init_model
 
