@@ -344,11 +344,17 @@ def _rerun(
     # A changed test list makes mutmut reset every verdict; a detection stays one (tests were only
     # added), so the others keep their earlier status.
     after = {m: status for status, names in _results(work, mutmut, env).items() for m in names}
+    return _record(name, work, mutmut, env, _merge_survivors(before, after))
+
+
+def _merge_survivors(before: dict[str, list[str]], after: dict[str, str]) -> dict[str, list[str]]:
+    """``before``'s verdicts with each survivor's replaced by its new one in ``after`` (a
+    detection stays one: tests were only added)."""
     merged: dict[str, list[str]] = collections.defaultdict(list)
     for status, names in before.items():
         for mutant in names:
             merged[after.get(mutant, status) if status == "survived" else status].append(mutant)
-    return _record(name, work, mutmut, env, merged)
+    return merged
 
 
 def _kept_verdicts(name: str, work: Path, modules: list[str]) -> Path:
@@ -421,11 +427,7 @@ def _fresh(
     survivors = before.get("survived", [])
     with ThreadPoolExecutor(2) as pool:
         after = dict(zip(survivors, pool.map(verdict, survivors), strict=True))
-    merged: dict[str, list[str]] = collections.defaultdict(list)
-    for status, names in before.items():
-        for mutant in names:
-            merged[after.get(mutant, status)].append(mutant)
-    return _record(name, work, mutmut, env, merged)
+    return _record(name, work, mutmut, env, _merge_survivors(before, after))
 
 
 def _record(
