@@ -403,6 +403,8 @@ def _fresh(
         command += ["-k", only]
     start = time.perf_counter()
     baseline = subprocess.run(command, cwd=mutants, env=env, capture_output=True, text=True, check=False)
+    if baseline.returncode == 5:  # pytest: no tests collected
+        raise SystemExit(f"--only {only!r} selects no test of {name}")
     if baseline.returncode != 0:
         raise SystemExit(f"the unmutated tests fail in {mutants}:\n{baseline.stdout[-2000:]}")
     limit = 15.0 * (time.perf_counter() - start + 1.0)
