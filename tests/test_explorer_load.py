@@ -26,6 +26,7 @@ with warnings.catch_warnings():  # starlette >= 1.0 suggests httpx2 for its Test
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
+from kaiming._interrupt import checkpoint
 from kaiming.explorer import _jobs, server
 from kaiming.explorer._guard import parse_host
 from kaiming.explorer._jobs import Scheduler
@@ -138,7 +139,8 @@ def test_same_origin_and_non_browser_requests_are_served(counting: list[dict[str
 
 
 def stand_in(calls: list[dict[str, Any]], seconds: Callable[[dict[str, Any]], float]) -> Callable[..., Any]:
-    """A probe that sleeps in small Python steps (so it can be interrupted) before the real one."""
+    """A probe that sleeps in small steps, each a checkpoint where it can be stopped as the real
+    one is between layers, before running the real one."""
     real = server.probe
 
     def slow(**kwargs: Any) -> Any:
@@ -146,6 +148,7 @@ def stand_in(calls: list[dict[str, Any]], seconds: Callable[[dict[str, Any]], fl
         calls.append(record)
         deadline = time.perf_counter() + seconds(kwargs)
         while time.perf_counter() < deadline:
+            checkpoint()
             time.sleep(0.005)
         record["finished"] = True
         small = {**kwargs, "depth": 2, "width": 4, "batch": 4, "histogram_layer": 2}

@@ -602,3 +602,28 @@ def test_drawing_ahead_stops_with_the_forward_pass() -> None:
     assert threading.active_count() == before + 1
     weights.close()
     assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("stream", ["generator", "counter"])
+def test_a_probe_stops_at_a_checkpoint_between_layers(stream: str) -> None:
+    import threading
+
+    from kaiming._interrupt import interruptible
+
+    class StopError(Exception):
+        pass
+
+    seen: list[int] = []
+
+    def check() -> None:
+        seen.append(1)
+        if len(seen) == 3:  # the third layer of the forward pass
+            raise StopError
+
+    threads_before = threading.active_count()
+    with interruptible(check), pytest.raises(StopError):
+        probe("he_normal", "relu", depth=40, width=64, batch=16, seed=0, stream=stream)
+    assert len(seen) == 3
+    assert threading.active_count() == threads_before  # the draw-ahead thread ended with it
+    # Outside interruptible the same probe runs to the end.
+    assert len(probe("he_normal", "relu", depth=40, width=64, batch=16, seed=0, stream=stream).layers) == 40

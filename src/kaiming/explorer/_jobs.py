@@ -13,9 +13,12 @@ A request's simulations become *jobs* keyed by their full parameters. :class:`Sc
   beyond that :meth:`Scheduler.acquire` raises :class:`OverloadedError` with a retry delay (HTTP 503);
 - **caps memory**: a job starts only while the estimated working sets of the running jobs stay
   within ``memory_budget`` bytes (a job alone over the budget is refused at once);
-- **cancels** a job when its last waiter leaves: a queued job is dropped, a running one is
-  interrupted between two NumPy operations (an asynchronous :class:`Cancelled` exception in
-  its worker thread, caught here), and its memory is handed back to the operating system.
+- **cancels** a job when its last waiter leaves: a queued job is dropped, a running one stops
+  at its next checkpoint (between two layers of a probe, two steps of a phase diagram:
+  :mod:`kaiming._interrupt`; :class:`Cancelled` is raised there and caught here), and its
+  memory is handed back to the operating system. An exception injected into the worker thread at
+  an arbitrary bytecode could land inside a thread pool's or a lock's own code and leave it
+  held, hanging every later computation of the process.
 
 Cost and memory estimates come from the caller (:mod:`kaiming.explorer._params`).
 """
@@ -35,11 +38,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._interrupt import interruptible
+
 __all__ = ["Cancelled", "Job", "OverloadedError", "Scheduler", "keep_freed_memory", "release_memory"]
 
 
 class Cancelled(BaseException):
-    """Raised asynchronously in a worker thread to stop a job nobody waits for any more."""
+    """Raised at a checkpoint of a running job that nobody waits for any more."""
 
 
 class OverloadedError(RuntimeError):
@@ -61,7 +66,7 @@ class Job:
     seq: int
     waiters: int = 1
     state: str = "queued"  # queued -> running -> done | cancelled
-    thread: int | None = None
+    stop: threading.Event = field(default_factory=threading.Event)  # set: stop at the next checkpoint
     future: Future[bytes] = field(default_factory=Future)
 
     def __lt__(self, other: Job) -> bool:
@@ -106,12 +111,6 @@ def release_memory() -> None:
     """Hand freed heap memory back to the operating system (glibc ``malloc_trim``; else no-op)."""
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
-
-
-def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None
-    )
 
 
 class Scheduler:
@@ -221,9 +220,8 @@ class Scheduler:
                 self._queue.remove(job)
                 job.state = "cancelled"
                 job.future.cancel()
-            elif job.thread is not None:
-                _raise_in(job.thread, Cancelled)
-                job.thread = None  # one interruption per job
+            else:
+                job.stop.set()
 
     def _retry_after(self) -> int:
         queued = sum(j.cost for j in self._queue)
@@ -283,25 +281,28 @@ class Scheduler:
                 self._running_heavy += heavy
             self._run(job, heavy)
 
+    def _interruptible(self, check: Callable[[], None], kwargs: dict[str, Any]) -> bytes:
+        with interruptible(check):
+            return self._compute(kwargs)
+
     def _run(self, job: Job, heavy: bool) -> None:
         data: bytes | None = None
         error: BaseException | None = None
         start = time.perf_counter()
+
+        def check() -> None:
+            if job.stop.is_set():
+                raise Cancelled
+
         try:
-            try:
-                with self._cond:
-                    if job.waiters <= 0:  # everyone left before it started
-                        raise Cancelled
-                    job.thread = threading.get_ident()
-                data = contextvars.Context().run(self._compute, job.kwargs)
-            except Exception as exc:  # handed to the waiters
-                error = exc
-            finally:
-                with self._cond:
-                    job.thread = None  # no interruption can be sent from now on ...
-                _raise_in(threading.get_ident(), None)  # ... and one still pending is dropped
+            with self._cond:
+                if job.waiters <= 0:  # everyone left before it started
+                    raise Cancelled
+            data = contextvars.Context().run(self._interruptible, check, job.kwargs)
         except Cancelled:
             data, error = None, None
+        except Exception as exc:  # handed to the waiters
+            error = exc
         elapsed = time.perf_counter() - start
         with self._cond:
             self._memory_in_use -= job.memory

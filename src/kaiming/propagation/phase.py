@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._checks import check_nonnegative, check_positive_int
+from .._interrupt import checkpoint
 from .._json import jsonable
 from ._inits import resolve_activation, resolve_init
 from ._kernels import Kernels
@@ -100,6 +101,7 @@ def _critical(k: Kernels, sigma_b2: Array) -> list[float | None]:
 
     valid = ~above(lo) & above(hi)
     for _ in range(_BISECT):
+        checkpoint()  # a caller may stop the diagram here (kaiming._interrupt)
         mid = 0.5 * (lo + hi)
         up = above(mid)
         lo, hi = np.where(up, lo, mid), np.where(up, mid, hi)
@@ -182,6 +184,7 @@ def phase_diagram(
     q = q.reshape(grid_w.shape)
     inits = []
     for init in NAMED_INITS:
+        checkpoint()
         w2, b2 = phase_point(init, name, activation_param=activation_param)
         chi_init = float(_chi1(k, np.array([w2]), _fixed_points(k, np.array([w2]), np.array([b2])))[0])
         inits.append({"name": init, "sigma_w2": w2, "sigma_b2": b2, "chi_1": chi_init})

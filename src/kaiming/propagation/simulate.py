@@ -57,6 +57,7 @@ from numpy.typing import NDArray
 
 from .._checks import check_choice, check_positive_int
 from .._health import DYING_UNITS, EXPLODING_STD, VANISHING_STD, gradient_health_of, health_of, worst_health
+from .._interrupt import checkpoint
 from .._json import jsonable
 from . import _range as fr
 from . import _stats as st
@@ -322,6 +323,7 @@ class _Run:
         weights = layer_weights(self.draws, self.spec, fans, self.dtype, blocks.weight)
         try:  # closed on any exit: the thread drawing ahead (counter stream) stops with it
             for index, ((fan_in, fan_out), w) in enumerate(zip(fans, weights, strict=True)):
+                checkpoint()  # a caller may stop the run here (kaiming._interrupt)
                 with np.errstate(over="ignore", invalid="ignore"):
                     z = np.matmul(h, w, out=blocks.pre(index))
                     if self.bias_std > 0:
@@ -384,6 +386,7 @@ class _Run:
         scratch = np.empty(self.batch * max(self.widths), dtype=self.dtype)
         k_grad = 0  # the true gradient is grad * 2**k_grad: the backward pass is linear in it
         for index in range(len(self.saved) - 1, -1, -1):
+            checkpoint()
             w, z, inv_sigma, _, linear = self.saved[index]
             with np.errstate(over="ignore", invalid="ignore"):
                 d = self._derivative(z, linear)
