@@ -25,6 +25,7 @@ import torch
 from scipy import stats
 
 import kaiming.torch as kt
+from kaiming import stream
 from kaiming.torch import _tensors
 from kaiming.torch._tensors import ZERO_ELEMENT_WARNING
 
@@ -277,6 +278,7 @@ def test_an_absent_cuda_device_is_refused_by_name() -> None:
 T = torch.empty(4, 3)
 HALF = torch.empty(4, 3, dtype=torch.float16)
 NAN = float("nan")
+KEY = stream.key(3, "w")
 
 ERRORS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("normal mean", lambda: kt.normal_(T, mean=NAN), ValueError, r"^mean must be a finite number"),
@@ -593,9 +595,13 @@ EMPTY_CALLS: list[Callable[[], Any]] = [
     lambda: kt.sparse_(torch.empty(0, 3), 0.5),
     lambda: kt.eye_(torch.empty(0, 3)),
     lambda: kt.dirac_(torch.empty(0, 3, 3)),
+    lambda: kt.kaiming_uniform_(torch.empty(0, 3), key=KEY),
+    lambda: kt.trunc_normal_(torch.empty(0), key=KEY),
+    lambda: kt.orthogonal_(torch.empty(3, 0), key=KEY),
 ]
 
 
+@pytest.mark.caller_location
 @pytest.mark.parametrize("call", EMPTY_CALLS)
 def test_the_zero_element_warning_points_at_the_callers_line(call: Callable[[], Any]) -> None:
     with warnings.catch_warnings(record=True) as record:
@@ -637,4 +643,11 @@ def test_trunc_normal_warns_where_torch_does(
             "kaiming.torch.trunc_normal_ draws this tail exactly, in float64 with the complementary CDF"
             in str(mine[0].message)
         )
-        assert mine[0].filename == __file__
+
+
+@pytest.mark.caller_location
+def test_the_trunc_normal_warning_points_at_the_callers_line() -> None:
+    with pytest.warns(UserWarning, match="mean is more than 2 std") as record:
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        kt.trunc_normal_(torch.empty(10), 3.5, 1.0, 0.0, 1.0, generator=gen())
+    assert (record[0].filename, record[0].lineno) == (__file__, line)
