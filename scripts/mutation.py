@@ -253,12 +253,66 @@ EQUIVALENT: dict[str, str] = {
     "kaiming.torch.model_init.x_init_model__mutmut_66": (
         "named_parameters(remove_duplicate=False) -> None: torch tests the flag for truth, None is falsy"
     ),
+    "kaiming.torch._tensors.x_fill_orthogonal__mutmut_16": (
+        "normal_(0.0, 1.0) -> normal_(0.0): 1.0 is the default std"
+    ),
+    "kaiming.torch._tensors.x_fill_orthogonal__mutmut_25": (
+        "the Gaussian matrix drawn with std 2 instead of 1: scaling by a power of two is exact, and "
+        "Q of QR(2A) is Q of QR(A) bit for bit (the exact parity tests with torch pass on it)"
+    ),
+    "kaiming.torch._tensors.x_fill_orthogonal__mutmut_31": (
+        "q * sign(diag R) -> q / sign(diag R): the signs are +-1 (a 0 on R's diagonal has probability "
+        "0 for a Gaussian matrix)"
+    ),
+    "kaiming.torch._tensors.x_fill_orthogonal__mutmut_36": (
+        "torch.diagonal(r, 0) -> torch.diagonal(r): 0 is the default"
+    ),
+    **{
+        f"kaiming.torch._tensors.x_fill_array__mutmut_{n}": (
+            "the float64 values copied without the work dtype: torch converts float64 to float16 and "
+            "bfloat16 through float32 itself (checked: 1 + 2**-11 + 2**-40 gives 1.0 both ways)"
+        )
+        for n in (7, 10)
+    },
+    **{
+        f"kaiming.torch._tensors.x__fan__mutmut_{n}": (
+            'fans_of(shape, "torch") -> None / "XXtorchXX" / "TORCH": fans_of reads every layout but '
+            '"jax" as torch\'s'
+        )
+        for n in (3, 7, 8)
+    },
+    **{
+        f"kaiming.torch._tensors.{name}": (
+            "may_overflow(tensor, 0.0, std) -> (tensor, 1.0, std): moves by 1 the point (64 std) where a "
+            "normal fill goes through the guarded copy, which writes the same values when they are finite"
+        )
+        for name in ("x__fill_checked__mutmut_30", "x_sparse___mutmut_50")
+    },
+    **{
+        f"kaiming.torch._tensors.{name}": (
+            "check_magnitude(..., random=False) -> random=None: the flag is only tested for truth"
+        )
+        for name in ("x_uniform___mutmut_38", "x_constant___mutmut_13")
+    },
     "kaiming.propagation.theory.x__propagate__mutmut_42": (
         "raw = 0.0 -> 1.0 without batch norm: raw is only read on the batch-norm path"
     ),
 }
 
 DETECTED = ("killed", "timeout")
+
+# Survivors detected outside mutmut by tests it has to leave out (PYTEST_ARGS): each mutant's diff
+# (``mutmut show``) applied with ``patch`` to a plain copy of the repository, then
+# ``pytest -m caller_location`` on the group's tests, which failed. Counted as detected.
+BY_HAND: dict[str, str] = {
+    f"kaiming.torch._tensors.{name}": "the zero-element or trunc_normal_ warning points away from the caller"
+    for name in (
+        *(f"x__caller_level__mutmut_{n}" for n in (3, 5, 6, 7, 9, 10, 11, 12)),
+        "x__empty__mutmut_6",
+        "x_trunc_normal___mutmut_57",
+        "x_trunc_normal___mutmut_61",
+    )
+}
 
 # Tests that assert where a warning points are left out: mutmut's trampolines are frames between
 # the caller and the library, so the location differs under mutmut on unmutated code too.
@@ -580,20 +634,21 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     mutmut = shutil.which("mutmut") or str(Path(sys.executable).with_name("mutmut"))
-    columns = ("mutants", "killed", "timeout", "survived", "no tests", "equiv", "score")
+    columns = ("mutants", "killed", "timeout", "by hand", "survived", "no tests", "equiv", "score")
     print(f"{'group':18}" + "".join(f" {c:>8}" for c in columns))
     for name in args.groups or list(GROUPS):
         modules, tests = GROUPS[name]
         statuses = run_group(name, modules, tests, mutmut, args.keep, args.rerun, args.fresh, args.only)
         total = sum(len(v) for v in statuses.values())
-        detected = sum(len(statuses.get(s, [])) for s in DETECTED)
+        by_hand = sum(1 for m in statuses.get("survived", []) if m in BY_HAND)
+        detected = sum(len(statuses.get(s, [])) for s in DETECTED) + by_hand
         equivalent = sum(1 for m in statuses.get("survived", []) if m in EQUIVALENT)
-        survived = len(statuses.get("survived", [])) - equivalent
+        survived = len(statuses.get("survived", [])) - equivalent - by_hand
         no_tests = len(statuses.get("no tests", []))
         denominator = total - equivalent
         score = detected / denominator if denominator else float("nan")
         killed, timeout = len(statuses.get("killed", [])), len(statuses.get("timeout", []))
-        counts = (total, killed, timeout, survived, no_tests, equivalent)
+        counts = (total, killed, timeout, by_hand, survived, no_tests, equivalent)
         print(f"{name:18}" + "".join(f" {n:8d}" for n in counts) + f" {score:8.1%}", flush=True)
     return 0
 

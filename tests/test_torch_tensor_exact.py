@@ -391,6 +391,7 @@ def test_errors_name_the_argument_and_its_value(
         (lambda t: kt.xavier_normal_(t, 3e5, generator=gen()), "gain"),
         (lambda t: kt.variance_scaling_(t, 3e10, generator=gen()), "scale"),  # std sqrt(3e10 / 25)
         (lambda t: kt.normal_(t, std=5e4, generator=gen()), "std"),
+        (lambda t: kt.sparse_(t, 0.1, std=5e4, generator=gen()), "std"),
     ],
 )
 def test_a_normal_that_overflows_float16_is_refused_and_leaves_the_tensor(
@@ -412,6 +413,7 @@ def test_a_normal_that_overflows_float16_is_refused_and_leaves_the_tensor(
         (lambda t: kt.normal_(t, std=2000.0, generator=gen()), 2000.0),
         (lambda t: kt.variance_scaling_(t, 25 * 2000.0**2, generator=gen()), 2000.0),  # fan_in 25
         (lambda t: kt.xavier_normal_(t, 2000.0 * math.sqrt(32.5), generator=gen()), 2000.0),  # fan_avg 32.5
+        (lambda t: kt.sparse_(t, 0.0, std=2000.0, generator=gen()), 2000.0),  # nothing zeroed
     ],
 )
 def test_a_normal_that_may_overflow_but_does_not_is_torchs_draw(call: Callable[..., Any], std: float) -> None:
@@ -462,6 +464,7 @@ def test_eye_and_dirac_scale_torchs_by_the_gain() -> None:
         ref = init.dirac_(torch.empty(shape), groups) * -1.5
         assert torch.equal(kt.dirac_(torch.empty(shape), groups, gain=-1.5), ref)
         assert torch.equal(kt.dirac_(torch.empty(shape), groups), init.dirac_(torch.empty(shape), groups))
+    assert torch.equal(kt.dirac_(torch.empty(4, 2, 3)), init.dirac_(torch.empty(4, 2, 3)))  # groups 1
 
 
 def test_dirac_checks_a_zero_element_tensor_as_torch_does() -> None:
@@ -497,6 +500,8 @@ def test_dirac_checks_a_zero_element_tensor_as_torch_does() -> None:
         (lambda: kt.sparse_(torch.empty(4, 4), 0.1, std=-1.0), r"^std must be a finite number >= 0"),
         (lambda: kt.sparse_(torch.empty(4, 4), 1.5), r"^sparsity must be in \[0, 1\), got 1.5$"),
         (lambda: kt.constant_(T, NAN), r"^val must be a finite number"),
+        (lambda: kt.eye_(T, NAN), r"^gain must be a finite number"),
+        (lambda: kt.dirac_(T.view(4, 3, 1), gain=NAN), r"^gain must be a finite number"),
         (lambda: kt.orthogonal_(T, -1.0), r"^gain must be a finite number >= 0"),
         (lambda: kt.delta_orthogonal_(torch.empty(4, 2, 3), -1.0), r"^gain must be a finite number >= 0"),
         (lambda: kt.trunc_normal_(T, mean=NAN), r"^mean must be a finite number"),

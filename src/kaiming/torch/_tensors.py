@@ -934,13 +934,13 @@ def eye_(tensor: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
                 [0., 1., 0.]])
     """
     _check_tensor(tensor, min_dims=2)
+    gain = check_real("gain", gain)
     if tensor.numel() == 0:  # validated as torch would, then a warned no-op (torch's text)
         if tensor.dim() != 2:
             raise ValueError(f"eye_ needs a 2-D tensor, got shape {tuple(tensor.shape)}")
-        check_real("gain", gain)
         _empty(tensor)
         return tensor
-    check_magnitude(tensor, "gain", check_real("gain", gain), abs(check_real("gain", gain)), random=False)
+    check_magnitude(tensor, "gain", gain, abs(gain), random=False)
     return fill_array(tensor, _st.identity(tuple(tensor.shape), gain))
 
 
@@ -961,16 +961,16 @@ def dirac_(tensor: torch.Tensor, groups: int = 1, gain: float = 1.0) -> torch.Te
                 [0., 1.]])
     """
     _check_tensor(tensor, min_dims=3)
+    gain = check_real("gain", gain)
     if tensor.numel() == 0:  # validated as torch would, then a warned no-op (torch's text)
         if tensor.dim() > 5:
             raise ValueError(f"dirac_ needs a tensor with 3 to 5 dims, got shape {tuple(tensor.shape)}")
         groups = check_positive_int("groups", groups)
-        check_real("gain", gain)
         if tensor.shape[0] % groups:
             raise ValueError(f"out channels ({tensor.shape[0]}) must be divisible by groups ({groups})")
         _empty(tensor)
         return tensor
-    check_magnitude(tensor, "gain", check_real("gain", gain), abs(check_real("gain", gain)), random=False)
+    check_magnitude(tensor, "gain", gain, abs(gain), random=False)
     return fill_array(tensor, _st.dirac(tuple(tensor.shape), groups, gain, layout="torch"))
 
 
