@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import kaiming.torch as kt
+from kaiming import stream
 from kaiming.gains import calculate_gain
 
 SHAPE = (256, 64, 3, 3)  # a conv kernel: fan_in = 576, fan_out = 2304; 147,456 values
@@ -308,6 +309,48 @@ def test_trunc_normal_far_intervals_have_the_conditional_distribution(
     assert stats.kstest(x, stats.truncnorm(a, b).cdf).pvalue > 1e-4
     # the values spread over the interval: their std is the conditional one (5% for 20k values)
     assert x.std() == pytest.approx(stats.truncnorm(a, b).std(), rel=0.05)
+
+
+@pytest.mark.filterwarnings("ignore:mean is more than 2 std")
+@pytest.mark.parametrize("alpha", [5e3, 2e4, 1e200])  # Newton steps below 1e4, the exponential above
+@pytest.mark.parametrize("keyed", [False, True])
+def test_trunc_normal_with_the_mean_far_outside_lies_within_std_over_alpha_of_the_bound(
+    alpha: float, keyed: bool
+) -> None:
+    """With the mean ``alpha`` std below ``a``, ``(x - a) / (std / alpha)`` is Exp(1) to a relative
+    ``1 / alpha**2`` (the conditional density ``exp(-alpha t - t**2 / 2)``): KS on 20k values at
+    p > 1e-4. The values were once formed as ``mean + std x``, which cancels: at ``alpha = 1e200``
+    that gave NaN, at ``1e20`` the far bound."""
+    std, a = 1e-3, 0.0  # the offsets, down to 1e-203, are normal float64 numbers next to 0
+    mean = a - alpha * std
+    randomness = {"key": stream.key(4, "t")} if keyed else {"seed": 4}
+    w = kt.trunc_normal_(torch.empty(20_000, dtype=torch.float64), mean, std, a, a + 1.0, **randomness)
+    offsets = (w.numpy() - a) / (std / alpha)
+    assert offsets.min() > 0
+    assert stats.kstest(offsets, stats.expon.cdf).pvalue > 1e-4
+    mirrored = kt.trunc_normal_(
+        torch.empty(20_000, dtype=torch.float64), -mean, std, -a - 1.0, -a, **randomness
+    )
+    assert stats.kstest((-a - mirrored.numpy()) / (std / alpha), stats.expon.cdf).pvalue > 1e-4
+
+
+@pytest.mark.filterwarnings("ignore:mean is more than 2 std")
+@pytest.mark.parametrize(
+    ("dtype", "mean"),
+    [(torch.float64, m) for m in (1e20, 1.9e154, 1e300, -1e20, -1e300)]
+    + [(dtype, m) for dtype in (torch.float32, torch.bfloat16) for m in (1e20, 3e38, -1e20)],
+)
+def test_trunc_normal_beyond_resolution_gives_the_value_next_to_the_nearer_bound(
+    mean: float, dtype: torch.dtype
+) -> None:
+    """``std / alpha`` below the bound's ulp: every value is the one next to the nearer bound, on
+    both randomness paths, never NaN or the far bound."""
+    low, high = (0.0, 1.0) if mean > 0 else (-1.0, 0.0)
+    near = torch.tensor(high if mean > 0 else low, dtype=dtype)
+    inside = torch.nextafter(near, torch.tensor(low if mean > 0 else high, dtype=dtype))
+    for randomness in ({"seed": 0}, {"key": stream.key(0, "t")}):
+        w = kt.trunc_normal_(torch.empty(64, dtype=dtype), mean, 1.0, low, high, **randomness)
+        assert bool((w == inside).all()), (randomness, w[:4])
 
 
 class _quiet:  # noqa: N801 - a tiny context manager that turns warnings into errors

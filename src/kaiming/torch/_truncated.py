@@ -17,7 +17,13 @@ replaced by ``2**-54``):
   ``log Q(x) = log q`` — started from the exponential tail ``alpha - log(1 - (1 - u) (1 -
   exp(-alpha (beta - alpha)))) / alpha`` (or ``-ndtri(q)`` where ``q`` is a normal float64)
   and refined by Newton steps on ``log Q`` (``d log Q / dx = -phi(x) / Q(x)``), so intervals
-  such as ``[6, 7]`` or ``[40, 41]`` sigma get their exact conditional distribution.
+  such as ``[6, 7]`` or ``[40, 41]`` sigma get their exact conditional distribution. From
+  ``alpha >= EXPONENTIAL_FROM`` (``1e4``) on, ``Q(alpha + t) / Q(alpha) = exp(-alpha t)`` to a
+  relative ``t**2 / 2 <= 1e-8``, so the offset ``t`` is drawn from that exponential directly
+  (Newton steps on ``x = alpha + t`` could no longer resolve ``t ~ 1 / alpha``). Tail values are
+  formed from the nearer bound, ``low + std t`` (``high - std t`` mirrored), not from the mean:
+  with a mean far outside the interval (``mean = 1e20``, ``std = 1``, ``(0, 1)``), ``mean + std x``
+  would cancel to nothing, while the true values lie within ``std / alpha`` of the bound.
 
 The values are then rounded to ``dtype`` (float16/bfloat16 through float32, like every
 initializer here) and clamped to the representable values strictly inside ``(low, high)``, so
@@ -40,6 +46,8 @@ import torch
 __all__ = ["Uniforms", "inner_bounds", "truncated_normal", "truncated_normal_from"]
 
 _CHUNK = 1 << 22
+EXPONENTIAL_FROM = 1e4
+"""From this ``alpha`` on, a one-sided tail's offset from its bound is drawn as an exponential."""
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _NEWTON_STEPS = 6
 
@@ -65,9 +73,15 @@ def _standard_rejection(
     return z
 
 
-def _standard_tail(u: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
-    """Standard normal restricted to ``[alpha, beta]`` with ``0 <= alpha < beta`` (beta may be inf)."""
+def _standard_tail(u: torch.Tensor, alpha: float, width: float) -> torch.Tensor:
+    """Offsets ``t = x - alpha >= 0`` of standard normal values ``x`` restricted to
+    ``[alpha, alpha + width]`` with ``alpha >= 0`` (``width`` may be inf)."""
+    # Q(alpha + t) / Q(alpha) = exp(-alpha t) exactly enough far out: the truncated exponential
+    exponential = -torch.log1p((1.0 - u) * math.expm1(-alpha * width)) / alpha
+    if alpha >= EXPONENTIAL_FROM:
+        return exponential
     f64 = torch.float64
+    beta = alpha + width
     log_qa = float(torch.special.log_ndtr(torch.tensor(-alpha, dtype=f64)))
     log_qb = (
         float(torch.special.log_ndtr(torch.tensor(-beta, dtype=f64))) if math.isfinite(beta) else -math.inf
@@ -78,14 +92,12 @@ def _standard_tail(u: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
     q = torch.exp(log_q)
     x = torch.where(q > 1e-300, -torch.special.ndtri(q.clamp(min=1e-300)), torch.zeros_like(q))
     if alpha > 0:
-        width = beta - alpha if math.isfinite(beta) else math.inf
-        tail = alpha - torch.log1p((1.0 - u) * math.expm1(-alpha * width)) / alpha
-        x = torch.where(q > 1e-300, x, tail)
+        x = torch.where(q > 1e-300, x, alpha + exponential)
     for _ in range(_NEWTON_STEPS):
         log_qx = torch.special.log_ndtr(-x)
         slope = -torch.exp(-0.5 * x * x - _LOG_SQRT_2PI - log_qx)  # d log Q / dx
         x = x - (log_qx - log_q) / slope
-    return x
+    return x - alpha
 
 
 def inner_bounds(low: float, high: float, dtype: torch.dtype) -> tuple[float, float]:
@@ -103,12 +115,16 @@ def inner_bounds(low: float, high: float, dtype: torch.dtype) -> tuple[float, fl
 
 class _Interval(NamedTuple):
     """A truncation ``(low, high)`` of ``N(mean, std**2)`` in standard units, mirrored so that
-    ``beta > 0``, with the ``dtype`` values just inside the bounds and the mass it holds."""
+    ``beta > 0``, with its width ``(high - low) / std`` (not ``beta - alpha``, which loses it when
+    the mean is far away), the bound nearer the mean, the ``dtype`` values just inside the bounds
+    and the mass it holds."""
 
     mean: float
     std: float
     alpha: float
     beta: float
+    width: float
+    near: float
     mirrored: bool
     inner: tuple[float, float]
     mass: float
@@ -121,20 +137,28 @@ def _interval(mean: float, std: float, low: float, high: float, dtype: torch.dty
         alpha, beta = -beta, -alpha
     mass = float(torch.special.ndtr(torch.tensor(beta, dtype=torch.float64)))
     mass -= float(torch.special.ndtr(torch.tensor(alpha, dtype=torch.float64)))
-    return _Interval(mean, std, alpha, beta, mirrored, inner_bounds(low, high, dtype), mass)
+    width = (high - low) / std
+    near = high if mirrored else low
+    return _Interval(mean, std, alpha, beta, width, near, mirrored, inner_bounds(low, high, dtype), mass)
+
+
+def _from_mean(z: torch.Tensor, cut: _Interval) -> torch.Tensor:
+    """``mean + std z`` for standard values ``z`` of the (unmirrored) interval, in float64."""
+    return (-z if cut.mirrored else z).mul_(cut.std).add_(cut.mean)
 
 
 def _inverse_cdf(u: torch.Tensor, cut: _Interval) -> torch.Tensor:
-    """Standard normal values restricted to ``(cut.alpha, cut.beta)`` from float64 ``u`` in (0, 1)."""
+    """float64 values restricted to ``(low, high)`` from float64 ``u`` in (0, 1): a one-sided
+    tail as offsets from the nearer bound, otherwise ``mean + std z``."""
     u.clamp_(min=2.0**-54)  # the open interval (0, 1): never the CDF of an unbounded tail
     if cut.alpha >= 0.0:
-        return _standard_tail(u, cut.alpha, cut.beta)
-    return _standard_central(u, cut.alpha, cut.beta)
+        t = _standard_tail(u, cut.alpha, cut.width)
+        return t.mul_(-cut.std if cut.mirrored else cut.std).add_(cut.near)
+    return _from_mean(_standard_central(u, cut.alpha, cut.beta), cut)
 
 
-def _finish(z: torch.Tensor, cut: _Interval, dtype: torch.dtype) -> torch.Tensor:
-    """``mean + std z`` (unmirrored) rounded to ``dtype`` and clamped strictly inside the bounds."""
-    values = (-z if cut.mirrored else z).mul_(cut.std).add_(cut.mean)
+def _finish(values: torch.Tensor, cut: _Interval, dtype: torch.dtype) -> torch.Tensor:
+    """float64 ``values`` rounded to ``dtype`` and clamped strictly inside the bounds."""
     # half/bfloat16 through float32, so they are the float32 values rounded once more
     work = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
     return values.to(work).to(dtype).clamp_(*cut.inner)
@@ -157,11 +181,11 @@ def truncated_normal(
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
         if cut.mass >= 0.5:
-            z = _standard_rejection(stop - start, cut.alpha, cut.beta, gen, device)
+            values = _from_mean(_standard_rejection(stop - start, cut.alpha, cut.beta, gen, device), cut)
         else:
             u = torch.rand(stop - start, dtype=torch.float64, generator=gen, device=device)
-            z = _inverse_cdf(u, cut)
-        out[start:stop] = _finish(z, cut, dtype)
+            values = _inverse_cdf(u, cut)
+        out[start:stop] = _finish(values, cut, dtype)
     return out.reshape(shape)
 
 
@@ -189,6 +213,6 @@ def truncated_normal_from(
     out = torch.empty((rows, per_row), dtype=dtype, device=device)
     for start in range(0, rows, step):
         stop = min(rows, start + step)
-        z = _inverse_cdf(uniforms(start, stop).to(device=device, dtype=torch.float64), cut)
-        out[start:stop] = _finish(z, cut, dtype).reshape(stop - start, per_row)
+        values = _inverse_cdf(uniforms(start, stop).to(device=device, dtype=torch.float64), cut)
+        out[start:stop] = _finish(values, cut, dtype).reshape(stop - start, per_row)
     return out.reshape(shape)
