@@ -71,6 +71,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_stream_generator.py",
             "tests/test_stream_statistics.py",
             "tests/test_stream_sharding.py",
+            "tests/test_stream_contract.py",
+            "tests/test_stream_initializers.py",
         ],
     ),
     "theory": (["src/kaiming/propagation/theory.py"], ["tests/test_theory.py"]),
@@ -469,7 +471,9 @@ def _rerun(
     _copy_tests(name, work)
     _write_pyproject(work, modules, tests)  # the group's current test files
     before: dict[str, list[str]] = json.loads(verdicts.read_text())
-    survivors = before.get("survived", [])
+    prefixes = tuple(_mangled(entry) + "__mutmut_" for entry in IMPORT_TIME.get(name, []))
+    survivors = [m for m in before.get("survived", []) if not (prefixes and m.startswith(prefixes))]
+    import_time = [m for m in before.get("survived", []) if prefixes and m.startswith(prefixes)]
     # which tests cover which function is collected afresh: a test that kept its name but now
     # reaches the module in-process would otherwise never be run against its mutants
     (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
@@ -478,6 +482,9 @@ def _rerun(
     # A changed test list makes mutmut reset every verdict; a detection stays one (tests were only
     # added), so the others keep their earlier status.
     after = {m: status for status, names in _results(work, mutmut, env).items() for m in names}
+    if import_time:  # mutmut cannot run them (see IMPORT_TIME)
+        _copy_tests(name, work / "mutants")
+        after.update(_fresh_verdicts(work / "mutants", tests, env, import_time, None))
     return _record(name, work, mutmut, env, _merge_verdicts(before, after, "survived"))
 
 
