@@ -627,3 +627,27 @@ def test_a_probe_stops_at_a_checkpoint_between_layers(stream: str) -> None:
     assert threading.active_count() == threads_before  # the draw-ahead thread ended with it
     # Outside interruptible the same probe runs to the end.
     assert len(probe("he_normal", "relu", depth=40, width=64, batch=16, seed=0, stream=stream).layers) == 40
+
+
+def test_config_records_every_argument_as_resolved() -> None:
+    res = probe(
+        "xavier_uniform", "leaky_relu", 3, [8, 6, 5], batch=7, seed=9, mode="fan_out", gain=1.3,
+        activation_param=0.2, bias_std=0.1, batch_norm=True, input_dist="uniform", input_corr=0.25,
+        dtype="float64", weight_grad=False, theory=False, histogram_layer=2, bins=5, stream="counter",
+    )  # fmt: skip
+    assert res.config == {
+        "init": "xavier_uniform", "activation": "leaky_relu", "activation_param": 0.2, "depth": 3,
+        "widths": [8, 6, 5], "batch": 7, "seed": 9, "mode": "fan_out", "std": None, "gain": 1.3,
+        "bias_std": 0.1, "batch_norm": True, "input_dist": "uniform", "input_corr": 0.25,
+        "dtype": "float64", "backward": True, "weight_grad": False, "theory": False,
+        "histogram_layer": 2, "bins": 5, "stream": "counter",
+    }  # fmt: skip
+    lean = probe("random", "tanh", 2, 4, batch=3, seed=None, std=0.5, backward=False).config
+    assert (lean["init"], lean["std"], lean["seed"], lean["mode"], lean["gain"]) == (
+        "random",
+        0.5,
+        None,
+        None,
+        None,
+    )
+    assert (lean["backward"], lean["weight_grad"], lean["activation_param"]) == (False, False, 0.0)
