@@ -294,7 +294,35 @@ EQUIVALENT: dict[str, str] = {
         f"kaiming.torch._tensors.{name}": (
             "check_magnitude(..., random=False) -> random=None: the flag is only tested for truth"
         )
-        for name in ("x_uniform___mutmut_38", "x_constant___mutmut_13")
+        for name in (
+            "x_uniform___mutmut_38",
+            "x_constant___mutmut_13",
+            "x_normal___mutmut_33",
+            "x_trunc_normal___mutmut_76",
+            "x_eye___mutmut_25",
+            "x_dirac___mutmut_37",
+        )
+    },
+    **{
+        f"kaiming.torch._tensors.x__check_tensor__mutmut_{n}": (
+            "zip(stride(), shape, strict=True) -> strict=None/False/omitted: both have one entry per dim"
+        )
+        for n in (17, 20, 21)
+    },
+    "kaiming.torch._tensors.x__check_tensor__mutmut_23": (
+        "numel() > 1 -> numel() >= 1: a one-element tensor has no dim longer than 1, so the stride test "
+        "that follows is false either way"
+    ),
+    "kaiming.torch._tensors.x__empty__mutmut_7": (
+        "_empty returns False for a zero-element tensor (still warning): _drawn and trunc_normal_ also "
+        "test target.numel() == 0, and sparse_ then fills and scatters nothing"
+    ),
+    **{
+        f"kaiming.torch._tensors.{name}": (
+            "_empty(tensor) or target.numel() == 0 -> and: differs only for a DTensor whose local shard is "
+            "empty, which is then written with nothing instead of returned early"
+        )
+        for name in ("x__drawn__mutmut_10", "x_trunc_normal___mutmut_62")
     },
     "kaiming.propagation.theory.x__propagate__mutmut_42": (
         "raw = 0.0 -> 1.0 without batch norm: raw is only read on the batch-norm path"

@@ -227,7 +227,11 @@ def test_sparse_keeps_torchs_normal_draw_where_it_is_not_zeroed() -> None:
 def test_tensor_checks_name_what_is_wrong() -> None:
     with pytest.raises(TypeError, match=r"^tensor must be a torch.Tensor, got list$"):
         kt.normal_([1.0, 2.0])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"^tensor is a meta tensor \(shape \(3, 2\)\) .*module\.to_empty"):
+    with pytest.raises(
+        ValueError,
+        match=r"^tensor is a meta tensor \(shape \(3, 2\)\) and has no storage to fill; "
+        r"materialize it first, e\.g\. module\.to_empty\(device='cpu'\)$",
+    ):
         kt.normal_(torch.empty(3, 2, device="meta"))
     with pytest.raises(
         TypeError, match=r"^tensor must be a dense \(strided\) tensor, got layout torch.sparse_coo$"
@@ -538,6 +542,10 @@ def test_dirac_checks_a_zero_element_tensor_as_torch_does() -> None:
         ),
         (lambda: kt.normal_(HALF, mean=7e4), r"^mean=70000 gives values of magnitude up to 7e\+04, beyond"),
         (
+            lambda: kt.trunc_normal_(HALF, 7e4, 1.0, -1.0, 1.0),
+            r"^mean=70000 gives values of magnitude up to 7e\+04",
+        ),
+        (
             lambda: kt.variance_scaling_(HALF, 1e12),
             r"^scale=1e\+12 gives values of magnitude up to 5.774e\+05,",
         ),
@@ -656,3 +664,15 @@ def test_the_trunc_normal_warning_points_at_the_callers_line() -> None:
         line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
         kt.trunc_normal_(torch.empty(10), 3.5, 1.0, 0.0, 1.0, generator=gen())
     assert (record[0].filename, record[0].lineno) == (__file__, line)
+
+
+@pytest.mark.parametrize(
+    "fill",
+    [
+        lambda t: kt.variance_scaling_(t, 0.0, distribution="truncated_normal", generator=gen()),
+        lambda t: kt.xavier_truncated_normal_(t, 0.0, generator=gen()),
+    ],
+)
+def test_a_truncated_normal_of_std_0_is_all_zeros(fill: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """N(0, 0) cut at 0 is 0 (not a refusal: no value lies strictly inside (0, 0))."""
+    assert bool((fill(torch.full((6, 4), 3.0)) == 0).all())
