@@ -240,7 +240,9 @@ def test_tensor_checks_name_what_is_wrong() -> None:
     with pytest.raises(TypeError, match=r"^tensor must have a floating dtype .*got torch.int64$"):
         kt.normal_(torch.zeros(3, dtype=torch.int64))
     with pytest.raises(
-        ValueError, match=r"^tensor has overlapping memory \(stride \(0,\) for shape \(2,\), e.g"
+        ValueError,
+        match=r"^tensor has overlapping memory \(stride \(0,\) for shape \(2,\), e\.g\. from expand\(\)\); "
+        r"its elements cannot hold different values: pass a contiguous tensor$",
     ):
         kt.normal_(torch.zeros(1).expand(2))
     with pytest.raises(ValueError, match=r"^tensor must have at least 2 dimensions .* shape \(5,\) with 1$"):
