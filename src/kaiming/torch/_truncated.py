@@ -73,13 +73,17 @@ def _standard_rejection(
     return z
 
 
+def _exponential_offsets(u: torch.Tensor, alpha: float, width: float) -> torch.Tensor:
+    """Offsets ``t`` in ``[0, width]`` with density proportional to ``exp(-alpha t)`` (``alpha > 0``):
+    far out, ``Q(alpha + t) / Q(alpha) = exp(-alpha t)`` to a relative ``t**2 / 2``."""
+    return -torch.log1p((1.0 - u) * math.expm1(-alpha * width)) / alpha
+
+
 def _standard_tail(u: torch.Tensor, alpha: float, width: float) -> torch.Tensor:
     """Offsets ``t = x - alpha >= 0`` of standard normal values ``x`` restricted to
     ``[alpha, alpha + width]`` with ``alpha >= 0`` (``width`` may be inf)."""
-    # Q(alpha + t) / Q(alpha) = exp(-alpha t) exactly enough far out: the truncated exponential
-    exponential = -torch.log1p((1.0 - u) * math.expm1(-alpha * width)) / alpha
     if alpha >= EXPONENTIAL_FROM:
-        return exponential
+        return _exponential_offsets(u, alpha, width)
     f64 = torch.float64
     beta = alpha + width
     log_qa = float(torch.special.log_ndtr(torch.tensor(-alpha, dtype=f64)))
@@ -92,7 +96,7 @@ def _standard_tail(u: torch.Tensor, alpha: float, width: float) -> torch.Tensor:
     q = torch.exp(log_q)
     x = torch.where(q > 1e-300, -torch.special.ndtri(q.clamp(min=1e-300)), torch.zeros_like(q))
     if alpha > 0:
-        x = torch.where(q > 1e-300, x, alpha + exponential)
+        x = torch.where(q > 1e-300, x, alpha + _exponential_offsets(u, alpha, width))
     for _ in range(_NEWTON_STEPS):
         log_qx = torch.special.log_ndtr(-x)
         slope = -torch.exp(-0.5 * x * x - _LOG_SQRT_2PI - log_qx)  # d log Q / dx
