@@ -128,6 +128,11 @@ import sys as _sys
 _sys.modules["numba"] = None  # type: ignore[assignment]
 """
 
+_FANS_OF_LAYOUT = (
+    'fans_of(shape, "torch") -> None / "XXtorchXX" / "TORCH": fans_of, an internal helper for validated '
+    'layouts, reads every layout but "jax" as torch\'s'
+)
+
 # Surviving mutants judged equivalent (the program behaves the same): name -> reason.
 EQUIVALENT: dict[str, str] = {
     "kaiming._activations.x__leaky__mutmut_7": "x > 0 -> x >= 0: both branches give 0 at x = 0",
@@ -218,10 +223,7 @@ EQUIVALENT: dict[str, str] = {
         "returning early; the tensors end the same (the DTensor test has an empty shard)"
     ),
     **{
-        f"kaiming.torch.model_init.{name}": (
-            'fans_of(shape, "torch") -> None / "XXtorchXX" / "TORCH": fans_of, an internal helper '
-            'for validated layouts, reads every layout but "jax" as torch\'s'
-        )
+        f"kaiming.torch.model_init.{name}": _FANS_OF_LAYOUT
         for name in (
             "x__torch_fan_in__mutmut_6",
             "x__torch_fan_in__mutmut_9",
@@ -276,13 +278,7 @@ EQUIVALENT: dict[str, str] = {
         )
         for n in (7, 10)
     },
-    **{
-        f"kaiming.torch._tensors.x__fan__mutmut_{n}": (
-            'fans_of(shape, "torch") -> None / "XXtorchXX" / "TORCH": fans_of reads every layout but '
-            '"jax" as torch\'s'
-        )
-        for n in (3, 7, 8)
-    },
+    **{f"kaiming.torch._tensors.x__fan__mutmut_{n}": _FANS_OF_LAYOUT for n in (3, 7, 8)},
     **{
         f"kaiming.torch._tensors.{name}": (
             "may_overflow(tensor, 0.0, std) -> (tensor, 1.0, std): moves by 1 the point (64 std) where a "
@@ -452,9 +448,8 @@ def _first_run(
     _mutmut_run(mutmut, selection, work, env)
     statuses = _results(work, mutmut, env)
     if import_time:
-        prefixes = tuple(_mangled(entry) + "__mutmut_" for entry in import_time)
         unrun = statuses.get("not checked", [])
-        strays = [m for m in unrun if not m.startswith(prefixes)]
+        strays = [m for m in unrun if not _is_import_time(name, m)]
         if strays:
             raise SystemExit(f"{len(strays)} mutants matched no selection, e.g. {strays[:3]}")
         after = _fresh_verdicts(work / "mutants", tests, env, unrun, None)
@@ -486,6 +481,11 @@ def _mangled(entry: str) -> str:
     return f"{_dotted(module)}.x_{function}"
 
 
+def _is_import_time(group: str, mutant: str) -> bool:
+    """Whether ``mutant`` is in one of ``group``'s ``IMPORT_TIME`` functions."""
+    return mutant.startswith(tuple(_mangled(entry) + "__mutmut_" for entry in IMPORT_TIME.get(group, [])))
+
+
 def _mutmut_patterns(modules: list[str], excluded: list[str]) -> list[str]:
     """mutmut name patterns for the mutants of every function and method in ``modules`` except
     the ``excluded`` functions (``module.py:function``)."""
@@ -511,9 +511,8 @@ def _rerun(
     _copy_tests(name, work)
     _write_pyproject(work, modules, tests)  # the group's current test files
     before: dict[str, list[str]] = json.loads(verdicts.read_text())
-    prefixes = tuple(_mangled(entry) + "__mutmut_" for entry in IMPORT_TIME.get(name, []))
-    survivors = [m for m in before.get("survived", []) if not (prefixes and m.startswith(prefixes))]
-    import_time = [m for m in before.get("survived", []) if prefixes and m.startswith(prefixes)]
+    survivors = [m for m in before.get("survived", []) if not _is_import_time(name, m)]
+    import_time = [m for m in before.get("survived", []) if _is_import_time(name, m)]
     # which tests cover which function is collected afresh: a test that kept its name but now
     # reaches the module in-process would otherwise never be run against its mutants
     (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
