@@ -31,12 +31,12 @@ from torch import nn
 
 import kaiming
 import kaiming.torch as kt
+from _references import TRUNC_STD
 from kaiming import stream
 
 FAN_IN, FAN_OUT = 500, 400
 SCALES = {"he": 2.0 / FAN_IN, "xavier": 2.0 / (FAN_IN + FAN_OUT), "lecun": 1.0 / FAN_IN}
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
-TRUNC_STD = float(scipy.stats.truncnorm(-2.0, 2.0).std())  # independent of kaiming's constant
 
 
 def expected_std(family: str) -> float:

@@ -9,9 +9,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
-from scipy import stats
 from torch import nn
 
+from _references import TRUNC_STD
 from kaiming.gains import calculate_gain
 from kaiming.torch import InitPlan, TracingFallbackWarning, init_model
 
@@ -463,7 +463,6 @@ NAMED = {
 }
 LEAKY_HE_GAIN = math.sqrt(2.0 / (1.0 + 0.2**2))  # He after leaky_relu(0.2)
 MODULE_OF = {"fc": "Linear", "proj": "Conv1D"}
-TRUNC_STD = float(stats.truncnorm(-2.0, 2.0).std())  # std of N(0, 1) cut at +-2, from SciPy
 
 
 class EveryKind(nn.Module):

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 import torch
-from scipy import stats
 
 import kaiming.torch as kt
+from _references import TRUNC_STD
 from kaiming import stream
 from kaiming.torch import _tensors
 from kaiming.torch._tensors import ZERO_ELEMENT_WARNING
@@ -38,7 +38,6 @@ SHAPES = [
     (1, 1),
 ]  # wide, tall, square (QR's branch), conv, one value
 LOW = (torch.float16, torch.bfloat16)
-TRUNC_STD = float(stats.truncnorm(-2.0, 2.0).std())  # the std of N(0, 1) cut at +-2: 0.8796...
 
 
 def gen(seed: int = 5) -> torch.Generator:
