@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _indices import shapes_and_indices
 from kaiming import stream
 from kaiming.stream import _index, _sample
 
@@ -19,23 +20,6 @@ numba_only = pytest.mark.skipif(
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
-
-
-@st.composite
-def shapes_and_indices(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[object, ...]]:
-    shape = tuple(draw(st.lists(st.integers(1, 9), min_size=1, max_size=4)))
-    index: list[object] = []
-    for dim in shape[: draw(st.integers(0, len(shape)))]:
-        if draw(st.booleans()):
-            index.append(draw(st.integers(-dim, dim - 1)))
-        else:
-            bound = st.none() | st.integers(-dim - 2, dim + 2)
-            step = st.none() | st.integers(-3, 3).filter(lambda s: s != 0)
-            index.append(slice(draw(bound), draw(bound), draw(step)))
-    if index and draw(st.booleans()):  # where the Ellipsis stands for zero axes, or at the end
-        at = draw(st.integers(0, len(index))) if len(index) == len(shape) else len(index)
-        index.insert(at, Ellipsis)
-    return shape, tuple(index)
 
 
 @given(shapes_and_indices(), st.sampled_from(DISTS), st.sampled_from(WORK), st.integers(0, 2**64 - 1))

@@ -93,6 +93,8 @@ def plan(shape: tuple[int, ...], index: object) -> Selection:
         _axis(e, d, a, index) for a, (e, d) in enumerate(zip(_entries(len(shape), index), shape, strict=True))
     ]
     out_shape = tuple(count for _, _, count, kept in axes if kept)
+    if any(count == 0 for _, _, count, _ in axes):  # nothing selected: no runs
+        return Selection(out_shape, np.zeros(0, dtype=np.int64), 0)
     strides = [math.prod(shape[a + 1 :]) for a in range(len(shape))]
     j = len(shape) - 1
     while j >= 0 and axes[j][:3] == (0, 1, shape[j]):
@@ -100,8 +102,6 @@ def plan(shape: tuple[int, ...], index: object) -> Selection:
     if j < 0:  # the whole tensor: one run
         return Selection(out_shape, np.zeros(1, dtype=np.int64), math.prod(shape))
     start_j, step_j, count_j, _ = axes[j]
-    if count_j == 0 or any(count == 0 for _, _, count, _ in axes):
-        return Selection(out_shape, np.zeros(0, dtype=np.int64), 0)
     tail = math.prod(shape[j + 1 :])
     if step_j == 1 or count_j == 1:
         run, outer, base = count_j * tail, j, start_j * strides[j]
