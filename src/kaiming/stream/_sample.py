@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from .. import _checks
 from .._checks import (
     check_choice,
     check_dtype,
@@ -17,12 +18,12 @@ from .._checks import (
     check_nonnegative,
     check_representable,
     check_shape,
-    check_size_fits,
     overflow_possible,
 )
 from . import _numpy_path
 from ._index import IndexLike, check_index, plan
 from ._keys import StreamKey
+from ._memory import peak_bytes_per_value
 
 __all__ = ["BACKENDS", "STREAM_DISTRIBUTIONS", "Backend", "check_keyed", "fast_path_available", "sample"]
 
@@ -34,9 +35,6 @@ BACKENDS: tuple[Backend, ...] = ("auto", "numpy", "numba")
 AUTO_NUMBA_MIN = 1 << 18
 """With ``backend="auto"``, draws of at least this many values use numba when it is installed
 (smaller ones are not worth the one-off compilation). The bits are the same either way."""
-
-_GROUP_BYTES = 96
-"""Bytes of temporaries per value of a group on the NumPy path (Philox words, indices, values)."""
 
 _fast: list[ModuleType | None] = []
 
@@ -123,18 +121,18 @@ def sample(
     scale = check_nonnegative("scale", scale)
     backend = check_choice("backend", backend, BACKENDS)
     work = np.dtype(np.float64) if out_dtype == np.float64 else np.dtype(np.float32)
-    # peak: the work array, the cast result when the dtype differs, and the run table (three
-    # int64 per run): the values are checked before the table is built, then the whole
-    cast = 0 if out_dtype == work or out is not None else out_dtype.itemsize
-    # plus the NumPy path's temporaries for one group of values (measured: about 64 bytes each)
-    name = "shape" if index is None else "index"
+    dist_key = (distribution, work.name)
+    # each value: the work array, the cast result when the dtype differs, and the share of the
+    # run table and of a group's temporaries (``_memory``); first as if the selection were one run,
+    # so that an absurd size is refused before its run table is built
+    result_bytes = work.itemsize + (0 if out_dtype == work or out is not None else out_dtype.itemsize)
     part = check_index(dims, index)
-    group = _GROUP_BYTES * min(math.prod(part), _numpy_path.GROUP) / max(math.prod(part), 1)
-    check_size_fits(part, out_dtype, name, work.itemsize + cast + group)
+    size = math.prod(part)
+    what = f"shape={dims}" if index is None else f"index={index!r} of shape={dims} (a {part} result)"
+    what += f" as {out_dtype.name}"
+    _checks.check_memory(size * peak_bytes_per_value(dist_key, result_bytes, size, size), what)
     selection = plan(dims, index)
-    check_size_fits(
-        selection.shape, out_dtype, name, work.itemsize + cast + group + 24 / max(selection.run, 1)
-    )
+    _checks.check_memory(size * peak_bytes_per_value(dist_key, result_bytes, size, selection.run), what)
     check_representable(
         "scale", scale, out_dtype, scale * (2.0 if distribution == "truncated_normal" else 1.0)
     )
@@ -142,7 +140,6 @@ def sample(
     in_place = target is not None and out_dtype == work
     flat = target.reshape(-1) if target is not None and in_place else np.empty(selection.size, work)
     pieces = selection.pieces()
-    dist_key = (distribution, work.name)
     fast = _numba_module() if backend != "numpy" else None
     if backend == "numba" and fast is None:
         raise ImportError('backend="numba" needs numba: pip install "kaiming[fast]"')

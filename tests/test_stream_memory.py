@@ -1,0 +1,131 @@
+"""kaiming.stream: the memory check before a draw covers the draw's measured peak, for every
+distribution and dtype and for selections from one long run to runs of a single value, and it
+refuses a draw that does not fit before building anything proportional to it."""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kaiming import _checks, stream
+from kaiming.stream import _index, _memory, _sample
+from kaiming.stream._transforms import values_per_block
+
+K = stream.key(0, "memory")
+
+SELECTIONS: dict[str, tuple[tuple[int, ...], object]] = {
+    "whole": ((256, 512), None),
+    "small whole": ((48, 48), None),
+    "rows": ((512, 512), slice(100, 300)),
+    "columns": ((256, 512), (slice(None), slice(0, 64))),
+    "runs of 3": ((2**15, 8), (slice(None), slice(2, 5))),
+    "single column": ((4096, 512), (slice(None), 3)),
+    "every other value": ((512, 512), (slice(None), slice(None, None, 2))),
+    "runs just over a piece": ((6, _index.PIECE + 1), None),
+}
+
+
+def _peak_and_estimate(draw: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> tuple[int, float]:
+    """The least traced peak of three draws and the largest estimate checked before them."""
+    estimates: list[float] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(_checks, "check_memory", lambda peak, what: estimates.append(peak))
+        draw()  # warm up (imports, caches)
+        estimates.clear()
+        peaks = []
+        for _ in range(3):
+            tracemalloc.start()
+            result = draw()
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+            del result
+    return min(peaks), max(estimates)
+
+
+def _assert_covers(measured: int, estimate: float) -> None:
+    # A few kB of Python objects are traced besides NumPy's buffers; the estimate takes the
+    # largest group a selection can have, which most selections do not reach.
+    assert measured <= estimate + 16_384, f"measured peak {measured} B above the estimate {estimate:.0f} B"
+    assert estimate <= 2 * measured + 65_536, f"estimate {estimate:.0f} B over twice the peak {measured} B"
+
+
+@pytest.mark.parametrize("selection", list(SELECTIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("distribution", stream.STREAM_DISTRIBUTIONS)
+def test_the_estimate_covers_the_measured_peak(
+    distribution: str, dtype: type, selection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shape, index = SELECTIONS[selection]
+    measured, estimate = _peak_and_estimate(
+        lambda: stream.sample(distribution, shape, K, index=index, dtype=dtype, backend="numpy"),  # type: ignore[arg-type]
+        monkeypatch,
+    )
+    _assert_covers(measured, estimate)
+
+
+@pytest.mark.parametrize("selection", ["whole", "columns", "single column"])
+def test_a_cast_result_is_counted_and_an_out_array_is_not(
+    selection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shape, index = SELECTIONS[selection]
+    size = math.prod(_index.check_index(shape, index))
+    half = lambda: stream.normal(shape, K, index=index, dtype=np.float16, backend="numpy")  # noqa: E731
+    measured, cast = _peak_and_estimate(half, monkeypatch)
+    _assert_covers(measured, cast)
+    out = np.empty(_index.check_index(shape, index), np.float16)  # the caller's memory, made before
+    into_out = lambda: stream.normal(shape, K, index=index, dtype=np.float16, out=out, backend="numpy")  # noqa: E731
+    measured, in_out = _peak_and_estimate(into_out, monkeypatch)
+    _assert_covers(measured, in_out)
+    assert cast - in_out == pytest.approx(2 * size)  # the float16 result: two bytes a value
+
+
+def test_made_per_piece_is_the_most_whole_blocks_a_piece_can_span() -> None:
+    for dist_key in _sample_keys():
+        per_block = values_per_block(dist_key)
+        for length in range(1, 4 * per_block):
+            spans = {(first + length - 1) // per_block - first // per_block + 1 for first in range(per_block)}
+            assert _memory.made_per_piece(dist_key, length) == per_block * max(spans)
+
+
+def _sample_keys() -> list[tuple[str, str]]:
+    return [(d, w) for d in stream.STREAM_DISTRIBUTIONS for w in ("float32", "float64")]
+
+
+def test_an_empty_draw_needs_only_its_result() -> None:
+    for dist_key in _sample_keys():
+        assert _memory.peak_bytes_per_value(dist_key, 6, 0, 0) == 6.0
+
+
+def test_a_draw_is_refused_when_its_peak_does_not_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    shape, index = SELECTIONS["every other value"]
+    _, estimate = _peak_and_estimate(
+        lambda: stream.uniform(shape, K, index=index, backend="numpy"), monkeypatch
+    )
+    monkeypatch.setenv(_checks.MEMORY_ENV, str(math.ceil(estimate)))
+    assert stream.uniform(shape, K, index=index).shape == (512, 256)
+    monkeypatch.setenv(_checks.MEMORY_ENV, str(math.ceil(estimate) - 2))
+    with pytest.raises(ValueError) as refused:
+        stream.uniform(shape, K, index=index)
+    assert str(refused.value).startswith(
+        "index=(slice(None, None, None), slice(None, None, 2)) of shape=(512, 512) (a (512, 256) result)"
+        " as float64 needs about 0.0"
+    )
+
+
+def test_an_absurd_selection_is_refused_before_its_run_table_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    planned: list[object] = []
+    monkeypatch.setattr(_sample, "plan", lambda *args: planned.append(args))
+    with pytest.raises(
+        ValueError,
+        match=r"^index=\(slice\(None, None, 2\), 0\) of shape=\(1099511627776, 2\) "
+        r"\(a \(549755813888,\) result\) as float32 needs about 2.05e\+03 GiB",  # 2**39 float32
+    ):
+        stream.normal((2**40, 2), K, index=(slice(None, None, 2), 0), dtype=np.float32)
+    assert planned == []
