@@ -453,7 +453,7 @@ def _first_run(
         if strays:
             raise SystemExit(f"{len(strays)} mutants matched no selection, e.g. {strays[:3]}")
         after = _fresh_verdicts(work / "mutants", tests, env, unrun, None)
-        statuses = _merge_verdicts(statuses, after, "not checked")
+        statuses = _merge_verdicts(statuses, after, ("not checked",))
     return _record(name, work, mutmut, env, statuses)
 
 
@@ -511,8 +511,10 @@ def _rerun(
     _copy_tests(name, work)
     _write_pyproject(work, modules, tests)  # the group's current test files
     before: dict[str, list[str]] = json.loads(verdicts.read_text())
-    survivors = [m for m in before.get("survived", []) if not _is_import_time(name, m)]
-    import_time = [m for m in before.get("survived", []) if _is_import_time(name, m)]
+    # a mutant no test reached may be reached by a test added since
+    undetected = before.get("survived", []) + before.get("no tests", [])
+    survivors = [m for m in undetected if not _is_import_time(name, m)]
+    import_time = [m for m in undetected if _is_import_time(name, m)]
     # which tests cover which function is collected afresh: a test that kept its name but now
     # reaches the module in-process would otherwise never be run against its mutants
     (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
@@ -524,18 +526,18 @@ def _rerun(
     if import_time:  # mutmut cannot run them (see IMPORT_TIME)
         _copy_tests(name, work / "mutants")
         after.update(_fresh_verdicts(work / "mutants", tests, env, import_time, None))
-    return _record(name, work, mutmut, env, _merge_verdicts(before, after, "survived"))
+    return _record(name, work, mutmut, env, _merge_verdicts(before, after, ("survived", "no tests")))
 
 
 def _merge_verdicts(
-    before: dict[str, list[str]], after: dict[str, str], replaced: str
+    before: dict[str, list[str]], after: dict[str, str], replaced: tuple[str, ...]
 ) -> dict[str, list[str]]:
-    """``before``'s verdicts with those of status ``replaced`` taken from ``after`` where it has
-    them (a detection stays one: tests were only added)."""
+    """``before``'s verdicts with those of a status in ``replaced`` taken from ``after`` where it
+    has them (a detection stays one: tests were only added)."""
     merged: dict[str, list[str]] = collections.defaultdict(list)
     for status, names in before.items():
         for mutant in names:
-            merged[after.get(mutant, status) if status == replaced else status].append(mutant)
+            merged[after.get(mutant, status) if status in replaced else status].append(mutant)
     return merged
 
 
@@ -579,7 +581,7 @@ def _fresh(
     _refresh_unmutated(mutants, modules)
     before: dict[str, list[str]] = json.loads(verdicts.read_text())
     after = _fresh_verdicts(mutants, tests, env, before.get("survived", []), only)
-    return _record(name, work, mutmut, env, _merge_verdicts(before, after, "survived"))
+    return _record(name, work, mutmut, env, _merge_verdicts(before, after, ("survived",)))
 
 
 def _fresh_verdicts(
