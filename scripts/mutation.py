@@ -60,6 +60,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         [
             "src/kaiming/stream/_index.py",
             "src/kaiming/stream/_keys.py",
+            "src/kaiming/stream/_memory.py",
             "src/kaiming/stream/_philox.py",
             "src/kaiming/stream/_public.py",
             "src/kaiming/stream/_sample.py",
@@ -73,6 +74,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_stream_sharding.py",
             "tests/test_stream_contract.py",
             "tests/test_stream_initializers.py",
+            "tests/test_stream_index.py",
+            "tests/test_stream_memory.py",
         ],
     ),
     "theory": (["src/kaiming/propagation/theory.py"], ["tests/test_theory.py"]),
