@@ -15,7 +15,7 @@ from kaiming import PROBE_ACTIVATIONS, PROBE_INITS, LayerStats, ProbeResult, get
 from kaiming._activations import get_activation
 from kaiming._health import gradient_health_of, worst_health
 from kaiming.propagation._table import health_of, summarize
-from kaiming.propagation.simulate import DYING_UNITS, EXPLODING_STD, VANISHING_STD
+from kaiming.propagation.simulate import DYING_UNITS, EXPLODING_STD, VANISHING_STD, _batch_norm_
 
 ALIAS = {"he": "he_normal", "xavier": "xavier_normal", "lecun": "lecun_normal"}
 
@@ -651,3 +651,21 @@ def test_config_records_every_argument_as_resolved() -> None:
         None,
     )
     assert (lean["backward"], lean["weight_grad"], lean["activation_param"]) == (False, False, 0.0)
+
+
+def test_batch_norm_takes_the_batch_mean_and_variance_in_float64() -> None:
+    """float32 pre-activations far from zero (or many of them): the column mean and variance are
+    accumulated in float64, as a float64 reference on the same float32 values gives them. A float32
+    mean over the batch axis is off by whole units at this offset, a float32 variance by 1e-3."""
+    eps = 1e-5  # batch norm's eps, as the probe documents it
+    rng = np.random.default_rng(0)
+    for offset in (3e3, 0.0):
+        z = (offset + rng.standard_normal((1 << 20, 3))).astype(np.float32)
+        exact = z.astype(np.float64)
+        variance = exact.var(axis=0)
+        expected = (exact - exact.mean(axis=0)) / np.sqrt(variance + eps)
+        inv_sigma = _batch_norm_(z)
+        assert z.dtype == inv_sigma.dtype == np.float32
+        # float32 results: the mean rounded to float32 (half an ulp of 3e3 is 1.2e-4) and values near 1
+        assert np.abs(z - expected).max() < 2e-4
+        np.testing.assert_allclose(inv_sigma, 1 / np.sqrt(variance + eps), rtol=1e-6)
