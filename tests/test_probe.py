@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -669,3 +670,24 @@ def test_batch_norm_takes_the_batch_mean_and_variance_in_float64() -> None:
         # float32 results: the mean rounded to float32 (half an ulp of 3e3 is 1.2e-4) and values near 1
         assert np.abs(z - expected).max() < 2e-4
         np.testing.assert_allclose(inv_sigma, 1 / np.sqrt(variance + eps), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"activation": "gelu"},
+        {"activation": "elu"},
+        {"activation": "softplus"},
+        {"activation": "selu"},
+        {"activation": "linear", "bias_std": 1e3},
+    ],
+)
+def test_an_overflowing_network_is_reported_exploding_without_numpy_warnings(options: dict[str, Any]) -> None:
+    """float32 values overflow to inf (and inf - inf to NaN) on the way: the probe says so in its
+    verdict and its inf statistics, and NumPy's overflow and invalid-value warnings stay quiet."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = probe("random", depth=60, width=64, std=1.0, batch=32, dtype="float32", seed=0, **options)
+    assert res.layers[-1].health == "exploding"
+    assert math.isinf(res.layers[-1].post_std)
+    assert res.layers[0].backward_health == "exploding"
