@@ -650,6 +650,21 @@ def _report(name: str, work: Path, mutmut: str, env: dict[str, str], statuses: d
             report.write(f"## {mutant}\n{text}\n")
 
 
+def _score_line(label: str, statuses: dict[str, list[str]]) -> str:
+    """One row of the table: the counts of each verdict and the score."""
+    total = sum(len(v) for v in statuses.values())
+    by_hand = sum(1 for m in statuses.get("survived", []) if m in BY_HAND)
+    detected = sum(len(statuses.get(s, [])) for s in DETECTED) + by_hand
+    equivalent = sum(1 for m in statuses.get("survived", []) if m in EQUIVALENT)
+    survived = len(statuses.get("survived", [])) - equivalent - by_hand
+    no_tests = len(statuses.get("no tests", []))
+    denominator = total - equivalent
+    score = detected / denominator if denominator else float("nan")
+    killed, timeout = len(statuses.get("killed", [])), len(statuses.get("timeout", []))
+    counts = (total, killed, timeout, by_hand, survived, no_tests, equivalent)
+    return f"{label:18}" + "".join(f" {n:8d}" for n in counts) + f" {score:8.1%}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("groups", nargs="*", help=f"groups to run (default: all): {', '.join(GROUPS)}")
@@ -690,17 +705,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.groups or list(GROUPS):
         modules, tests = GROUPS[name]
         statuses = run_group(name, modules, tests, mutmut, args.keep, args.rerun, args.fresh, args.only)
-        total = sum(len(v) for v in statuses.values())
-        by_hand = sum(1 for m in statuses.get("survived", []) if m in BY_HAND)
-        detected = sum(len(statuses.get(s, [])) for s in DETECTED) + by_hand
-        equivalent = sum(1 for m in statuses.get("survived", []) if m in EQUIVALENT)
-        survived = len(statuses.get("survived", [])) - equivalent - by_hand
-        no_tests = len(statuses.get("no tests", []))
-        denominator = total - equivalent
-        score = detected / denominator if denominator else float("nan")
-        killed, timeout = len(statuses.get("killed", [])), len(statuses.get("timeout", []))
-        counts = (total, killed, timeout, by_hand, survived, no_tests, equivalent)
-        print(f"{name:18}" + "".join(f" {n:8d}" for n in counts) + f" {score:8.1%}", flush=True)
+        print(_score_line(name, statuses), flush=True)
+        if len(modules) > 1:  # the score of each module of the group
+            for module in modules:
+                prefix = _dotted(module) + "."
+                mine = {s: [m for m in names if m.startswith(prefix)] for s, names in statuses.items()}
+                print(_score_line("  " + Path(module).stem, mine), flush=True)
     return 0
 
 
