@@ -273,9 +273,11 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
+        self.arrays: list[np.ndarray] = []  # the array each call filled
 
     def fill(self, dist_key: Any, words: Any, pieces: Any, scale: Any, flat: np.ndarray) -> None:
         self.calls.append((dist_key, words, scale, flat.dtype, flat.size))
+        self.arrays.append(flat)
         _numpy_path.fill(dist_key, words, pieces, scale, flat)
 
 
@@ -305,6 +307,28 @@ def test_backend_picks_the_kernels(recorder: _Recorder, backend: str, calls: int
     if calls:
         assert recorder.calls[0][:3] == (("uniform", "float64"), K.words, 2.0)
     assert np.array_equal(values, stream.sample("uniform", 100, K, scale=2.0, backend="numpy"))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_the_kernels_fill_out_itself_in_the_work_dtype_and_a_work_array_otherwise(
+    recorder: _Recorder, dtype: type
+) -> None:
+    work = np.float64 if dtype == np.float64 else np.float32
+    out = np.empty((6, 7), dtype)
+    got = stream.sample("normal", (6, 7), K, dtype=dtype, backend="numba", out=out)  # type: ignore[arg-type]
+    (flat,) = recorder.arrays
+    assert flat.dtype == work and flat.size == 42  # the kernels take float32 or float64 only
+    assert np.shares_memory(flat, out) == (dtype == work)  # no copy where out can take the values
+    assert got is out
+    assert np.array_equal(out, stream.sample("normal", (6, 7), K, dtype=dtype, backend="numpy"))
+
+
+@pytest.mark.parametrize(
+    ("function", "distribution"),
+    [(stream.normal, "normal"), (stream.uniform, "uniform"), (stream.truncated_normal, "truncated_normal")],
+)
+def test_the_public_functions_default_to_a_scale_of_one(function: Any, distribution: str) -> None:
+    assert np.array_equal(function((5, 3), K), stream.sample(distribution, (5, 3), K))
 
 
 def test_backend_numba_without_numba_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from kaiming import _checks, stream
 from kaiming.stream import _index, _memory, _sample
+from kaiming.stream._numpy_path import GROUP
 from kaiming.stream._transforms import values_per_block
 
 K = stream.key(0, "memory")
@@ -129,3 +130,15 @@ def test_an_absurd_selection_is_refused_before_its_run_table_is_built(
     ):
         stream.normal((2**40, 2), K, index=(slice(None, None, 2), 0), dtype=np.float32)
     assert planned == []
+
+
+def test_the_model_single_values_and_a_small_draw() -> None:
+    """Runs of one value: each value is a piece and makes a whole block, and a group holds GROUP
+    of them. A draw of one run smaller than a group: one piece, all its made values at once."""
+    for dist_key in _sample_keys():
+        made, per_piece = _memory.MADE_BYTES[dist_key], _memory.PIECE_BYTES
+        size = 4 * GROUP
+        group = _memory.peak_bytes_per_value(dist_key, 4, size, 1) - 4 - _memory.RUN_BYTES
+        assert group * size == pytest.approx(GROUP * (made * values_per_block(dist_key) + per_piece))
+        small = _memory.peak_bytes_per_value(dist_key, 4, 1000, 1000) - 4 - _memory.RUN_BYTES / 1000
+        assert small * 1000 == pytest.approx(made * _memory.made_per_piece(dist_key, 1000) + per_piece)
