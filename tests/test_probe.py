@@ -34,10 +34,13 @@ def reference(
     std: float = 0.01,
     dtype: type = np.float64,
     counter: bool = False,
+    corr: float = 0.0,
 ) -> list[dict[str, float]]:
     """The probe's network written out plainly in float64: same RNG order, registry weights
     (drawn as ``dtype``, then computed in float64). With ``counter``, every tensor from
-    ``kaiming.stream.key(seed, name)`` and the keyed initializers instead."""
+    ``kaiming.stream.key(seed, name)`` and the keyed initializers instead. With ``corr``, every
+    input is ``sqrt(1 - corr) x + sqrt(corr) g`` with one shared row ``g`` drawn after ``x``
+    (stream name ``"input.shared"``) and scaled to mean square 1."""
     rng = np.random.default_rng(seed)
     fn = get_activation(act)
     p = fn.default_param if param is None else param
@@ -51,6 +54,9 @@ def reference(
         return {"key": kaiming.stream.key(seed, name)} if counter else {"rng": rng}
 
     x = gauss((batch, widths[0]), "input").astype(np.float64)
+    if corr:
+        shared = gauss((1, widths[0]), "input.shared").astype(np.float64)
+        x = math.sqrt(1 - corr) * x + math.sqrt(corr) * shared / np.sqrt(np.mean(shared**2))
     h, saved, rows = x, [], []
     for i, fan_out in enumerate(widths):
         fan_in = widths[max(i - 1, 0)]
@@ -140,6 +146,25 @@ def test_matches_direct_numpy_network(
         for key, value in want.items():
             tolerance = pytest.approx(value, rel=1e-9, abs=1e-9 * scale.get(key, 0.0))
             assert getattr(stats, key) == tolerance, (key, stats.layer)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("stream", ["generator", "counter"])
+@pytest.mark.parametrize(("init", "act", "corr"), [("he", "relu", 0.4), ("xavier", "tanh", 0.9)])
+def test_correlated_inputs_match_the_direct_network(
+    init: str, act: str, corr: float, stream: str, dtype: str
+) -> None:
+    """The shared row is drawn after the inputs, in the probe's dtype, from its own stream name."""
+    widths, batch, seed = [24, 24, 24], 32, 4
+    counter = stream == "counter"
+    draws = np.dtype(dtype).type
+    ref = reference(init, act, widths, batch=batch, seed=seed, counter=counter, corr=corr, dtype=draws)
+    res = probe(init, act, 3, widths, batch=batch, seed=seed, dtype=dtype, stream=stream, input_corr=corr)
+    rel = 1e-9 if dtype == "float64" else 1e-4  # float32: the probe's own arithmetic rounds
+    for stats, want in zip(res.layers, ref, strict=True):
+        scale = {"pre_mean": want["pre_std"], "post_mean": want["post_std"]}
+        for key, value in want.items():
+            assert getattr(stats, key) == pytest.approx(value, rel=rel, abs=rel * scale.get(key, 0.0)), key
 
 
 @pytest.mark.parametrize(
@@ -691,3 +716,15 @@ def test_an_overflowing_network_is_reported_exploding_without_numpy_warnings(opt
     assert res.layers[-1].health == "exploding"
     assert math.isinf(res.layers[-1].post_std)
     assert res.layers[0].backward_health == "exploding"
+
+
+def test_the_histogram_is_on_the_true_scale_of_a_vanished_signal() -> None:
+    """Far below float32's range the probe keeps values as ``working * 2**k``: the histogram's
+    edges are the true values', and its mean is the layer's post_mean to within a bin."""
+    res = probe("random", "relu", 60, 64, std=0.01, batch=32, dtype="float32", histogram_layer=60, bins=20)
+    last, hist = res.layers[-1], res.histogram
+    assert hist is not None and last.post_std < 1e-60  # float32 alone would have reached 0
+    edges, counts = np.array(hist["edges"]), np.array(hist["counts"])
+    assert edges[0] == 0.0 and last.post_std < edges[-1] < 50 * last.post_std  # ReLU: from 0 up
+    centers = (edges[:-1] + edges[1:]) / 2
+    assert float(centers @ counts) / counts.sum() == pytest.approx(last.post_mean, abs=edges[1] - edges[0])
