@@ -3,12 +3,15 @@
 The docs promise that a key gives the same weights across versions, platforms and backends.
 These are the raw bytes (little-endian, as hex) of six values at the start of a tensor and six
 values near flat position 2**42 of a (2**40, 8) tensor, for key stream.key(2026,
-"known-answers") and scale 1. A change to any of them changes users' weights: it is a breaking
-change and must fail here. (The Philox4x32-10 bit generator itself is pinned by Random123's
-known-answer vectors in test_stream_generator.py.)
+"known-answers") and scale 1, and the SHA-256 of the first 2**20 values' bytes (every
+value's last bit, where a rare input takes another rounding). A change to any of them changes
+users' weights: it is a breaking change and must fail here. (The Philox4x32-10 bit generator
+itself is pinned by Random123's known-answer vectors in test_stream_generator.py.)
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pytest
@@ -57,6 +60,18 @@ KNOWN_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 
+DIGESTS: dict[tuple[str, str], str] = {
+    ("normal", "float16"): "b52b69fca7c7f583e3b0a197b480d9d3a3449e05420b1e79dc1b0471e46853ef",
+    ("normal", "float32"): "320e0665024b49027cce9b81317708a670ee5c60a975c55a67b0a512f0d37ab0",
+    ("normal", "float64"): "372928b7d278741ca9127d9b55a24fd2e4b6ad607633d0526a86175486a8d036",
+    ("uniform", "float16"): "aba75908ba13dd05057c56909dce248a71a259aee7f5edcc8496e8bf9ec76eda",
+    ("uniform", "float32"): "9c457622259eb5a6e425d3c26b4bcbb450e75d875521f4900ab51837d1340cb8",
+    ("uniform", "float64"): "d815dbc4afa2a3c2a703897be9c6277642d732d69fadb59ef88d562cb8eec346",
+    ("truncated_normal", "float16"): "9ef386fe35c013e4bcad937804bd55f993a6c1c4e593e4b540c287efdfb1fc4c",
+    ("truncated_normal", "float32"): "b60829d6941808ebdfa78a92647a759534e849f29c29a6ece1204ba4c6f05120",
+    ("truncated_normal", "float64"): "8635febdc071e1b17e9827b134e310f9dfe0347d07e980b709bd9dcfefe05cfc",
+}
+
 BACKENDS = ["numpy", "numba"] if stream.fast_path_available() else ["numpy"]
 
 
@@ -78,3 +93,10 @@ def test_scale_multiplies_the_pinned_values_exactly() -> None:
     pinned = np.frombuffer(bytes.fromhex(head_hex), dtype=np.float32)
     scaled = stream.sample("normal", (6,), KEY, scale=0.25, dtype=np.float32)
     assert np.array_equal(scaled, pinned * np.float32(0.25))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("distribution", "dtype"), list(DIGESTS), ids=lambda v: str(v))
+def test_the_first_million_values_are_pinned_bit_for_bit(distribution: str, dtype: str, backend: str) -> None:
+    values = stream.sample(distribution, (1 << 20,), KEY, dtype=dtype, backend=backend)  # type: ignore[arg-type]
+    assert hashlib.sha256(values.tobytes()).hexdigest() == DIGESTS[(distribution, dtype)]
