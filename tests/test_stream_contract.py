@@ -8,6 +8,7 @@ value, ``sample`` hands the right arguments to the numba kernels and picks them 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -300,13 +301,17 @@ def test_auto_uses_the_kernels_from_auto_numba_min_values_on(recorder: _Recorder
     assert np.array_equal(big[: small.size], small)  # the same bits either way
 
 
-@pytest.mark.parametrize(("backend", "calls"), [("numba", 1), ("numpy", 0), ("auto", 0)])
-def test_backend_picks_the_kernels(recorder: _Recorder, backend: str, calls: int) -> None:
-    values = stream.sample("uniform", 100, K, scale=2.0, backend=backend)  # type: ignore[arg-type]
+@pytest.mark.parametrize("size", [100, _sample.AUTO_NUMBA_MIN])
+@pytest.mark.parametrize("backend", ["numba", "numpy", "auto"])
+def test_backend_picks_the_kernels(recorder: _Recorder, backend: str, size: int) -> None:
+    calls = int(backend == "numba" or (backend == "auto" and size >= _sample.AUTO_NUMBA_MIN))
+    values = stream.sample("uniform", size, K, scale=2.0, backend=backend)  # type: ignore[arg-type]
     assert len(recorder.calls) == calls
     if calls:
         assert recorder.calls[0][:3] == (("uniform", "float64"), K.words, 2.0)
-    assert np.array_equal(values, stream.sample("uniform", 100, K, scale=2.0, backend="numpy"))
+    recorder.calls.clear()
+    assert np.array_equal(values, stream.sample("uniform", size, K, scale=2.0, backend="numpy"))
+    assert recorder.calls == []
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
@@ -373,3 +378,14 @@ def test_int_and_str_names_differ() -> None:
     assert stream.key(7, 3) != stream.key(7, "3")
     assert stream.key(7, "w").child(3) != stream.key(7, "w").child("3")
     assert stream.key(7, "é").words != stream.key(7, "e").words  # UTF-8 bytes, not ASCII only
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_a_normal_draw_that_overflows_is_refused_without_numpy_warnings(dtype: type) -> None:
+    """Values beyond the dtype overflow to inf on the way: the draw is refused by name, and NumPy's
+    overflow warnings (in the transform and in the cast) stay quiet."""
+    std = float(np.finfo(dtype).max) / 4  # values beyond 4 std overflow: a few in 2**16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^std="):
+            stream.normal(1 << 16, K, std=std, dtype=dtype)

@@ -62,6 +62,7 @@ def test_the_runs_are_the_selected_flat_indices_in_the_results_order(
         ((2, 3, 4), (slice(None), 1), 2, 4),
         ((2, 3, 4), (..., 1), 6, 1),
         ((1, 1, 7), (0, 0, slice(2, 5)), 1, 3),
+        ((4, 1), (slice(None), 0), 1, 4),  # an int on an axis of size 1 takes all of it
     ],
 )
 def test_each_run_is_as_long_as_the_selection_allows(

@@ -21,6 +21,7 @@ K = stream.key(0, "memory")
 
 SELECTIONS: dict[str, tuple[tuple[int, ...], object]] = {
     "whole": ((256, 512), None),
+    "large whole": ((1024, 2048), None),  # the result, not a group's temporaries, sets the peak
     "small whole": ((48, 48), None),
     "rows": ((512, 512), slice(100, 300)),
     "columns": ((256, 512), (slice(None), slice(0, 64))),
