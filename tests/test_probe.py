@@ -470,6 +470,7 @@ def test_names_and_exports() -> None:
         ({"bins": 0}, ValueError, "bins"),
         ({"histogram_layer": 0}, ValueError, "histogram_layer"),
         ({"dtype": np.float16}, ValueError, "dtype"),
+        ({"dtype": "float33"}, ValueError, "dtype"),  # no NumPy dtype at all: the same error
     ],
 )
 def test_bad_input(kwargs: dict[str, object], error: type[Exception], text: str) -> None:
