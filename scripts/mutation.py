@@ -351,6 +351,12 @@ EQUIVALENT: dict[str, str] = {
         )
         for n in (36, 39, 40)
     },
+    **{
+        f"kaiming.propagation.simulate.x_probe__mutmut_{n}": (
+            "zip(layers, corr, strict=True) -> strict=None/False/omitted: both have one entry per layer"
+        )
+        for n in (233, 236, 237)
+    },
     "kaiming.propagation.simulate.xǁ_Runǁ_activate__mutmut_23": (
         "the linear limit's slope chosen by z >= 0 instead of z > 0: at z = 0 both give 0 * slope = 0 "
         "(and -0.0 either way for z = -0.0)"
@@ -428,7 +434,6 @@ EQUIVALENT: dict[str, str] = {
             "x_constants__mutmut_167",
             "x_constants__mutmut_169",
             "x__make__mutmut_240",
-            "x__make__mutmut_241",
             "x__make__mutmut_246",
         )
     },

@@ -471,6 +471,10 @@ def test_names_and_exports() -> None:
         ({"histogram_layer": 0}, ValueError, "histogram_layer"),
         ({"dtype": np.float16}, ValueError, "dtype"),
         ({"dtype": "float33"}, ValueError, "dtype"),  # no NumPy dtype at all: the same error
+        # squares beyond float64 (the theory squares them): refused by name, not an OverflowError
+        ({"gain": 1e200}, ValueError, "gain"),
+        ({"init": "random", "std": 1e200}, ValueError, "std"),
+        ({"bias_std": 1e200}, ValueError, "bias_std"),
     ],
 )
 def test_bad_input(kwargs: dict[str, object], error: type[Exception], text: str) -> None:
@@ -729,3 +733,28 @@ def test_the_histogram_is_on_the_true_scale_of_a_vanished_signal() -> None:
     assert edges[0] == 0.0 and last.post_std < edges[-1] < 50 * last.post_std  # ReLU: from 0 up
     centers = (edges[:-1] + edges[1:]) / 2
     assert float(centers @ counts) / counts.sum() == pytest.approx(last.post_mean, abs=edges[1] - edges[0])
+
+
+def test_the_memory_estimate_counts_the_dtype_and_the_backward_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the backward pass keeps (every layer's weights and pre-activations) and the dtype's
+    width both enter the peak the probe checks before it runs."""
+    from kaiming.propagation import _limits
+
+    seen: list[float] = []
+    monkeypatch.setattr(_limits, "check_memory", lambda peak, what: seen.append(peak))
+    estimates: dict[tuple[str, bool], float] = {}
+    for dtype in ("float32", "float64"):
+        for backward in (True, False):
+            seen.clear()
+            probe("he", "relu", 4, 64, batch=32, dtype=dtype, backward=backward)
+            (estimates[dtype, backward],) = seen
+    kept32 = estimates["float32", True] - estimates["float32", False]
+    kept64 = estimates["float64", True] - estimates["float64", False]
+    assert kept32 == 4 * (64 * 64 + 32 * 64) * 4  # 4 layers of weights and pre-activations, 4 bytes each
+    assert kept64 == 2 * kept32
+    assert estimates["float64", False] > estimates["float32", False]  # the batch buffers
+
+
+def test_the_config_records_the_seed_as_an_int() -> None:
+    res = probe("he", "relu", 2, 8, batch=4, seed=np.int64(3))
+    assert type(res.config["seed"]) is int and res.config["seed"] == 3
