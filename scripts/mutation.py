@@ -397,10 +397,6 @@ EQUIVALENT: dict[str, str] = {
             *(f"_index.x_plan__mutmut_{n}" for n in (91, 94, 103, 105)),
         )
     },
-    "kaiming.stream._numpy_path.x_fill__mutmut_58": (
-        "reshape(-1, n_words) -> reshape(-2, n_words): NumPy (2.4, checked) reads any negative size "
-        "as the one to infer"
-    ),
     "kaiming.stream._numpy_path.x_fill__mutmut_67": (
         "np.stack(1-D arrays, axis=-1) -> axis=+1: for 1-D inputs the new axis is 1 either way"
     ),
