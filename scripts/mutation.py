@@ -329,46 +329,42 @@ EQUIVALENT: dict[str, str] = {
     "kaiming.propagation.simulate.xǁ_Runǁforward__mutmut_6": (
         "the input drawn with shared=None instead of False: the draws test the flag for truth"
     ),
-    **{
-        f"kaiming.propagation.simulate.xǁ_Runǁforward__mutmut_{n}": (
+    **dict.fromkeys(
+        (f"kaiming.propagation.simulate.xǁ_Runǁforward__mutmut_{n}" for n in (76, 79, 80)),
+        (
             "zip(fans, weights, strict=True) -> strict=None/False/omitted: layer_weights yields one "
             "weight per fan"
-        )
-        for n in (76, 79, 80)
-    },
-    **{
-        f"kaiming.propagation.simulate.xǁ_Runǁ_track__mutmut_{n}": (
+        ),
+    ),
+    **dict.fromkeys(
+        (f"kaiming.propagation.simulate.xǁ_Runǁ_track__mutmut_{n}" for n in (23, 32)),
+        (
             "true_std < TINY -> <= TINY, or max|z| < TINY -> <= TINY: at equality max|z| >= std = TINY "
             "(or max|z| = TINY) and the layer is not linearized either way"
-        )
-        for n in (23, 32)
-    },
-    **{
-        f"kaiming.propagation.simulate.xǁ_Runǁ_track__mutmut_{n}": (
+        ),
+    ),
+    **dict.fromkeys(
+        (f"kaiming.propagation.simulate.xǁ_Runǁ_track__mutmut_{n}" for n in (36, 39, 40)),
+        (
             "recenter_(z, std, always=True) -> always=None/False/omitted when a layer is linearized: "
             "the working values are then rescaled only once they leave [2**-40, 2**40]; a power-of-two "
             "rescaling is exact and k records it, so every reported value is the same"
-        )
-        for n in (36, 39, 40)
-    },
-    **{
-        f"kaiming.propagation.simulate.x_probe__mutmut_{n}": (
-            "zip(layers, corr, strict=True) -> strict=None/False/omitted: both have one entry per layer"
-        )
-        for n in (233, 236, 237)
-    },
+        ),
+    ),
+    **dict.fromkeys(
+        (f"kaiming.propagation.simulate.x_probe__mutmut_{n}" for n in (233, 236, 237)),
+        ("zip(layers, corr, strict=True) -> strict=None/False/omitted: both have one entry per layer"),
+    ),
     "kaiming.propagation.simulate.xǁ_Runǁ_activate__mutmut_23": (
         "the linear limit's slope chosen by z >= 0 instead of z > 0: at z = 0 both give 0 * slope = 0 "
         "(and -0.0 either way for z = -0.0)"
     ),
     # stream
     "kaiming.stream._sample.x_sample__mutmut_38": "np.dtype(np.float64) -> np.dtype(None): both float64",
-    **{
-        f"kaiming.stream._sample.x_sample__mutmut_{n}": (
-            "flat.astype(out_dtype, copy=False) -> copy=None: NumPy reads None as False"
-        )
-        for n in (200, 208)
-    },
+    **dict.fromkeys(
+        (f"kaiming.stream._sample.x_sample__mutmut_{n}" for n in (200, 208)),
+        ("flat.astype(out_dtype, copy=False) -> copy=None: NumPy reads None as False"),
+    ),
     "kaiming.stream._sample.x_sample__mutmut_182": (
         'distribution == "normal" and overflow_possible(...) -> or: the finite check then also runs '
         "where nothing can overflow (uniform and truncated values are bounded by check_representable, "
@@ -380,12 +376,10 @@ EQUIVALENT: dict[str, str] = {
     "kaiming.stream._public.x_philox4x32__mutmut_20": (
         'dtype.kind not in "iu" -> "XXiuXX": a kind is one character and X is no NumPy kind'
     ),
-    **{
-        f"kaiming.stream._keys.x__name_bytes__mutmut_{n}": (
-            'encode("utf-8"/"ascii") -> "UTF-8"/"ASCII": Python\'s codec names ignore case'
-        )
-        for n in (6, 16)
-    },
+    **dict.fromkeys(
+        (f"kaiming.stream._keys.x__name_bytes__mutmut_{n}" for n in (6, 16)),
+        ('encode("utf-8"/"ascii") -> "UTF-8"/"ASCII": Python\'s codec names ignore case'),
+    ),
     **{
         f"kaiming.stream.{name}": (
             "dtype=np.int64 -> None/omitted in np.arange/np.full of Python ints: NumPy's default "
@@ -410,13 +404,13 @@ EQUIVALENT: dict[str, str] = {
             *(f"x_check_index__mutmut_{n}" for n in (13, 16, 21)),
         )
     },
-    **{
-        f"kaiming.stream._index.x_plan__mutmut_{n}": (
+    **dict.fromkeys(
+        (f"kaiming.stream._index.x_plan__mutmut_{n}" for n in (48, 49)),
+        (
             "while j >= 0 -> j > 0 / j >= 1 when trimming whole trailing axes: for the whole tensor "
             "the loop stops at axis 0, whose full slice the general branch turns into the same one run"
-        )
-        for n in (48, 49)
-    },
+        ),
+    ),
     "kaiming.stream._transforms.x__taylor__mutmut_6": (
         "(-1.0) ** (j + 1) -> (-1.0) ** (j - 1): the same sign for every j"
     ),
