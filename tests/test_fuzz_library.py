@@ -6,7 +6,6 @@ naming the argument. 40 examples per entry point keep the whole file to seconds.
 
 from __future__ import annotations
 
-import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from _fuzz import (
     shapes,
     small_shapes,
 )
+from _peaks import peak_and_estimate
 from kaiming import _checks, stream
 
 VS_GAIN = [
@@ -447,20 +447,8 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_peak_estimate_covers_the_measured_peak(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    estimates: list[float] = []
-    monkeypatch.setattr(_checks, "check_memory", lambda peak, what: estimates.append(peak))
-    CASES[name]()  # warm up (imports, caches)
-    estimates.clear()
-    peaks = []
-    for _ in range(3):  # tracemalloc also counts other threads' allocations: keep the quietest run
-        tracemalloc.start()
-        result = CASES[name]()
-        peaks.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-        del result
+    measured, estimate = peak_and_estimate(CASES[name], monkeypatch)
     result = CASES[name]()
-    measured = min(peaks)
-    estimate = max(estimates)
     # NumPy's allocations are traced (plus a few kB of Python objects); LAPACK's workspace is
     # not (hence orthogonal's margin)
     assert measured <= estimate + 16_384, (measured, estimate)

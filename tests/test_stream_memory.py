@@ -5,13 +5,11 @@ refuses a draw that does not fit before building anything proportional to it."""
 from __future__ import annotations
 
 import math
-import tracemalloc
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
 
+from _peaks import peak_and_estimate
 from kaiming import _checks, stream
 from kaiming.stream import _index, _memory, _sample
 from kaiming.stream._numpy_path import GROUP
@@ -32,23 +30,6 @@ SELECTIONS: dict[str, tuple[tuple[int, ...], object]] = {
 }
 
 
-def _peak_and_estimate(draw: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> tuple[int, float]:
-    """The least traced peak of three draws and the largest estimate checked before them."""
-    estimates: list[float] = []
-    with monkeypatch.context() as patch:
-        patch.setattr(_checks, "check_memory", lambda peak, what: estimates.append(peak))
-        draw()  # warm up (imports, caches)
-        estimates.clear()
-        peaks = []
-        for _ in range(3):
-            tracemalloc.start()
-            result = draw()
-            peaks.append(tracemalloc.get_traced_memory()[1])
-            tracemalloc.stop()
-            del result
-    return min(peaks), max(estimates)
-
-
 def _assert_covers(measured: int, estimate: float) -> None:
     # A few kB of Python objects are traced besides NumPy's buffers; the estimate takes the
     # largest group a selection can have, which most selections do not reach.
@@ -63,7 +44,7 @@ def test_the_estimate_covers_the_measured_peak(
     distribution: str, dtype: type, selection: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shape, index = SELECTIONS[selection]
-    measured, estimate = _peak_and_estimate(
+    measured, estimate = peak_and_estimate(
         lambda: stream.sample(distribution, shape, K, index=index, dtype=dtype, backend="numpy"),  # type: ignore[arg-type]
         monkeypatch,
     )
@@ -77,11 +58,11 @@ def test_a_cast_result_is_counted_and_an_out_array_is_not(
     shape, index = SELECTIONS[selection]
     size = math.prod(_index.check_index(shape, index))
     half = lambda: stream.normal(shape, K, index=index, dtype=np.float16, backend="numpy")  # noqa: E731
-    measured, cast = _peak_and_estimate(half, monkeypatch)
+    measured, cast = peak_and_estimate(half, monkeypatch)
     _assert_covers(measured, cast)
     out = np.empty(_index.check_index(shape, index), np.float16)  # the caller's memory, made before
     into_out = lambda: stream.normal(shape, K, index=index, dtype=np.float16, out=out, backend="numpy")  # noqa: E731
-    measured, in_out = _peak_and_estimate(into_out, monkeypatch)
+    measured, in_out = peak_and_estimate(into_out, monkeypatch)
     _assert_covers(measured, in_out)
     assert cast - in_out == pytest.approx(2 * size)  # the float16 result: two bytes a value
 
@@ -105,7 +86,7 @@ def test_an_empty_draw_needs_only_its_result() -> None:
 
 def test_a_draw_is_refused_when_its_peak_does_not_fit(monkeypatch: pytest.MonkeyPatch) -> None:
     shape, index = SELECTIONS["every other value"]
-    _, estimate = _peak_and_estimate(
+    _, estimate = peak_and_estimate(
         lambda: stream.uniform(shape, K, index=index, backend="numpy"), monkeypatch
     )
     monkeypatch.setenv(_checks.MEMORY_ENV, str(math.ceil(estimate)))

@@ -8,8 +8,8 @@ A draw holds, at its peak:
   the piece's group number on the NumPy path (``RUN_BYTES`` per run);
 - one group's temporaries on the NumPy path (Philox words, indices, transformed values). A group
   is the pieces whose place in the result starts in one ``GROUP``-value window, so it holds at
-  most ``GROUP - 1`` values and one more piece. Its pieces are computed a whole Philox block at a time, so a
-  short piece makes up to a block of values more than it keeps: ``made_per_piece``.
+  most ``GROUP - 1`` values and one more piece. Its pieces are computed a whole Philox block at
+  a time, so a short piece makes up to a block of values more than it keeps: ``made_per_piece``.
 
 The constants were measured with ``tracemalloc`` on the NumPy path (NumPy 2, 64-bit Linux) and
 rounded up; ``tests/test_stream_memory.py`` checks the estimate against the measured peak.
