@@ -301,8 +301,14 @@ def test_orthogonal_gain_checks_name_gain(make) -> None:  # type: ignore[no-unty
         make(shape, 1e300, seed=0, dtype=np.float32)
     with pytest.raises(ValueError, match=r"^gain=1e-50 gives values of magnitude 1e-50, below"):
         make(shape, 1e-50, seed=0, dtype=np.float32)
-    tiny = make(shape, 1e-40, seed=0, dtype=np.float32)  # subnormal but nonzero: allowed
-    assert tiny.dtype == np.float32 and 0 < np.abs(tiny).max() < 1e-39
+    # random entries of subnormal size would lose their orthogonality: refused, as by
+    # kaiming.torch.orthogonal_ (a constant's gain, as identity's, may be subnormal)
+    with pytest.raises(ValueError, match=r"^gain=1e-40 .* below the smallest normal float32"):
+        make(shape, 1e-40, seed=0, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"^gain=1e-05 .* below the smallest normal float16"):
+        make(shape, 1e-5, seed=0, dtype=np.float16)
+    smallest = float(np.finfo(np.float16).smallest_normal)
+    assert np.abs(make(shape, smallest, seed=0, dtype=np.float16)).max() > 0
 
 
 @pytest.mark.parametrize("make", [kaiming.orthogonal, kaiming.delta_orthogonal], ids=["orthogonal", "delta"])

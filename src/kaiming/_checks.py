@@ -30,6 +30,7 @@ __all__ = [
     "check_fraction",
     "check_memory",
     "check_nonnegative",
+    "check_not_tiny",
     "check_positive_int",
     "check_real",
     "check_representable",
@@ -37,6 +38,7 @@ __all__ = [
     "check_size_fits",
     "check_squarable",
     "did_you_mean",
+    "overflow_error",
     "overflow_possible",
 ]
 
@@ -208,12 +210,27 @@ def check_representable(
             f"{name}={value:g} gives values of magnitude up to {magnitude:.4g}, beyond the largest "
             f"finite {dtype.name} ({largest:.6g}); use a smaller value or a wider dtype"
         )
-    smallest = float(info.smallest_normal) if random else float(info.smallest_subnormal) / 2
-    if 0 < magnitude < smallest or (not random and value != 0 and dtype.type(value) == 0):
+    if random:
+        check_not_tiny(name, value, dtype, magnitude)
+    elif value != 0 and dtype.type(value) == 0:
+        smallest = float(info.smallest_subnormal) / 2
         raise ValueError(
             f"{name}={value:g} gives values of magnitude {magnitude:.4g}, below the smallest "
-            f"{'normal ' if random else ''}{dtype.name} ({smallest:.4g}): they would be 0 or lose "
-            "their precision; use a larger value or a wider dtype"
+            f"{dtype.name} ({smallest:.4g}): they would be 0 or lose their precision; use a "
+            "larger value or a wider dtype"
+        )
+
+
+def check_not_tiny(name: str, value: float, dtype: np.dtype[np.floating], magnitude: float) -> None:
+    """Refuse ``value`` (argument ``name``) when the random values it gives, of typical
+    ``magnitude``, are nonzero but below the smallest normal number of ``dtype``: most would
+    round to 0 or keep only a few bits."""
+    smallest = float(np.finfo(dtype).smallest_normal)
+    if 0 < magnitude < smallest:
+        raise ValueError(
+            f"{name}={value:g} gives values of magnitude {magnitude:.4g}, below the smallest "
+            f"normal {dtype.name} ({smallest:.4g}): they would be 0 or lose their precision; use a "
+            "larger value or a wider dtype"
         )
 
 
@@ -225,10 +242,15 @@ def overflow_possible(scale: float, dtype: np.dtype[np.floating], reach: float =
 def check_finite_result(values: NDArray[np.floating], name: str, value: float) -> None:
     """Refuse a result with an infinite or NaN element, caused by argument ``name=value``."""
     if not np.isfinite(values).all():
-        raise ValueError(
-            f"{name}={value:g} makes values overflow {values.dtype.name} (largest finite "
-            f"{float(np.finfo(values.dtype).max):.6g}); use a smaller value or a wider dtype"
-        )
+        raise overflow_error(name, value, values.dtype)
+
+
+def overflow_error(name: str, value: float, dtype: np.dtype[np.floating]) -> ValueError:
+    """The error for values that overflowed ``dtype`` because of argument ``name=value``."""
+    return ValueError(
+        f"{name}={value:g} makes values overflow {dtype.name} (largest finite "
+        f"{float(np.finfo(dtype).max):.6g}); use a smaller value or a wider dtype"
+    )
 
 
 def check_nonnegative(name: str, value: object) -> float:

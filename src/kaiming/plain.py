@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from ._checks import check_array_request, check_nonnegative, check_real
+from ._checks import check_array_request, check_nonnegative, check_not_tiny, check_real
 from ._random import SeedLike, resolve_rng
 from .stream import IndexLike, StreamKey, check_keyed, sample
 
@@ -49,7 +49,9 @@ def normal(
 
     Raises:
         TypeError / ValueError: non-finite ``mean``, negative or non-finite ``std``, a bad
-            ``shape``/``dtype``, both ``seed`` and ``rng``, or ``index`` without ``key``.
+            ``shape``/``dtype``, both ``seed`` and ``rng``, ``index`` without ``key``, a
+            nonzero ``std`` below the smallest normal number of ``dtype`` (6.1e-5 for float16),
+            or values that overflow ``dtype``.
     """
     mean = check_real("mean", mean)
     std = check_nonnegative("std", std)
@@ -80,7 +82,9 @@ def uniform(
 
     Raises:
         TypeError / ValueError: non-finite ``low``/``high``, ``low >= high``, a bad
-            ``shape``/``dtype``, both ``seed`` and ``rng``, or ``index`` without ``key``.
+            ``shape``/``dtype``, both ``seed`` and ``rng``, ``index`` without ``key``, a width
+            ``high - low`` below the smallest normal number of ``dtype``, or values that
+            overflow ``dtype``.
     """
     low = check_real("low", low)
     high = check_real("high", high)
@@ -104,6 +108,7 @@ def _affine(
 ) -> NDArray[np.floating]:
     """``normal``: ``a + b * z``; ``uniform`` on ``[a, b)``; from the key or the generator."""
     dims, out_dtype = check_array_request(shape, dtype)
+    check_spread(distribution, a, b, out_dtype)
     work = np.dtype(np.float64) if out_dtype == np.float64 else np.dtype(np.float32)
     if check_keyed(key, index, seed, rng) and isinstance(key, StreamKey):
         if distribution == "normal":
@@ -125,9 +130,25 @@ def _affine(
     with np.errstate(over="ignore"):
         result = values.astype(out_dtype, copy=False)
     if not np.isfinite(result).all():
-        names = ("mean", "std") if distribution == "normal" else ("low", "high")
-        raise ValueError(
-            f"{names[0]}={a}, {names[1]}={b} give values that overflow {out_dtype.name}; "
-            "use a wider dtype or smaller values"
-        )
+        raise overflow_of(distribution, a, b, out_dtype.name)
     return result
+
+
+def check_spread(distribution: str, a: float, b: float, dtype: np.dtype[np.floating]) -> None:
+    """Refuse a random part too small for ``dtype`` (internal; the jax arrays share it): a
+    normal's ``std = b`` or a uniform's width ``b - a``, nonzero but below the smallest normal
+    number (``kaiming.torch.normal_``/``uniform_`` refuse the same)."""
+    if distribution == "normal":
+        check_not_tiny("std", b, dtype, b)
+    else:
+        check_not_tiny("high - low", b - a, dtype, b - a)
+
+
+def overflow_of(distribution: str, a: float, b: float, dtype: str) -> ValueError:
+    """The error for ``normal(mean=a, std=b)`` or ``uniform(low=a, high=b)`` values that
+    overflowed ``dtype`` (internal; the jax arrays share it)."""
+    names = ("mean", "std") if distribution == "normal" else ("low", "high")
+    return ValueError(
+        f"{names[0]}={a}, {names[1]}={b} give values that overflow {dtype}; "
+        "use a wider dtype or smaller values"
+    )

@@ -55,10 +55,12 @@ def _setup(
     return dims, out_dtype, check_choice("layout", layout, LAYOUTS)
 
 
-def _gain_fits(gain: object, dtype: np.dtype[np.floating]) -> float:
-    """``gain`` as a float whose values (at most ``|gain|``) fit in ``dtype``."""
+def _gain_fits(gain: object, dtype: np.dtype[np.floating], *, random: bool = False) -> float:
+    """``gain`` as a float whose values (at most ``|gain|``) fit in ``dtype``; for ``random``
+    (orthogonal) values, a nonzero gain also at least the smallest normal number, as
+    ``kaiming.torch.orthogonal_`` requires."""
     value = check_real("gain", gain)
-    check_representable("gain", value, dtype, abs(value), random=False)
+    check_representable("gain", value, dtype, abs(value), random=random)
     return value
 
 
@@ -107,7 +109,7 @@ def orthogonal(
     """
     out_dtype = check_dtype(dtype)
     dims, out_dtype, layout = _setup(shape, dtype, layout, 2, _QR_BYTES + out_dtype.itemsize)
-    gain = _gain_fits(check_nonnegative("gain", gain), out_dtype)
+    gain = _gain_fits(check_nonnegative("gain", gain), out_dtype, random=True)
     gen = _source(key, index, seed, rng)
     if index is not None:
         check_index(dims, index)  # before the (possibly long) QR
@@ -168,7 +170,7 @@ def delta_orthogonal(
     dims, out_dtype, layout = _setup(shape, dtype, layout, min_rank=3)
     if len(dims) > 5:
         raise ValueError(f"shape must have 3 to 5 dims (a 1-D to 3-D conv kernel), got {dims}")
-    gain = _gain_fits(check_nonnegative("gain", gain), out_dtype)
+    gain = _gain_fits(check_nonnegative("gain", gain), out_dtype, random=True)
     kernel, n_in, n_out = _conv_axes(dims, layout)
     if n_in > n_out:
         raise ValueError(

@@ -13,6 +13,7 @@ with sharded outputs. The std comes from the same rule as the NumPy family (fans
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -21,10 +22,26 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from .._checks import check_choice, check_nonnegative, check_real, check_shape
+from .._checks import (
+    check_choice,
+    check_nonnegative,
+    check_real,
+    check_shape,
+    overflow_error,
+    overflow_possible,
+)
 from .._sampling import sampler_scale
 from ..fans import AxisLike, Layout
-from ..initializers import DISTRIBUTIONS, Distribution, Mode, _axis_fans, _gain_for, _std_for
+from ..initializers import (
+    DISTRIBUTIONS,
+    Distribution,
+    Mode,
+    _axis_fans,
+    _check_values_fit,
+    _gain_for,
+    _std_for,
+)
+from ..plain import check_spread, overflow_of
 from ..stream import IndexLike, StreamKey
 from ..stream._jax_path import JaxOps, sample_jax, sample_jax_block
 
@@ -48,6 +65,9 @@ __all__ = [
 
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 _OPS = JaxOps()
+REACH = 64.0
+"""A normal's values are taken to reach ``REACH`` standard deviations when deciding to check them
+(``kaiming._checks.overflow_possible``'s reach)."""
 
 
 def stream_words(key: Any) -> Any:
@@ -122,12 +142,66 @@ def variance_scaling(
         >>> bool(np.array_equal(np.asarray(w), same))
         True
     """
+    return _variance_scaling(
+        shape,
+        scale,
+        mode,
+        distribution,
+        key,
+        layout=layout,
+        fans=fans,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        index=index,
+        sharding=sharding,
+        dtype=dtype,
+    )
+
+
+def _variance_scaling(
+    shape: Any,
+    scale: float,
+    mode: Mode,
+    distribution: Distribution,
+    key: Any,
+    *,
+    layout: Layout = "jax",
+    fans: tuple[int, int] | None = None,
+    in_axis: AxisLike | None = None,
+    out_axis: AxisLike | None = None,
+    batch_axis: AxisLike | None = None,
+    index: IndexLike = None,
+    sharding: NamedSharding | None = None,
+    dtype: Any = jnp.float32,
+    named: tuple[str, float] | None = None,
+) -> jax.Array:
+    """``variance_scaling``; errors about the values' size name ``named`` (argument, value),
+    ``("scale", scale)`` by default, as ``kaiming.variance_scaling`` does."""
     if (in_axis, out_axis, batch_axis) != (None, None, None):
         fans = _axis_fans(shape, fans, in_axis, out_axis, batch_axis)
     std = _std_for(shape, scale, mode, layout, fans)
     distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
-    scale = sampler_scale(distribution, std)
-    return _sample(distribution, shape, stream_words(key), scale, index, sharding, _dtype(dtype))
+    name, value = ("scale", float(scale)) if named is None else named
+    out_dtype = jnp.dtype(_dtype(dtype))
+    sampler = sampler_scale(distribution, std)
+    _check_values_fit(name, value, distribution, sampler, out_dtype, stream=True)
+    values = _sample(distribution, shape, stream_words(key), sampler, index, sharding, out_dtype.name)
+    if distribution == "normal" and overflow_possible(sampler, out_dtype):
+        _refuse_nonfinite(values, lambda: overflow_error(name, value, out_dtype), f"{name}={value:g}")
+    return values
+
+
+def _refuse_nonfinite(values: jax.Array, error: Callable[[], ValueError], what: str) -> None:
+    """Raise ``error()`` if ``values`` (which may overflow) has a value that is not finite; under
+    a jax trace (``jit``, ``vmap``), where values cannot be checked, refuse outright."""
+    if isinstance(values, jax.core.Tracer):
+        raise ValueError(
+            f"{what} may give values that overflow {values.dtype.name}, which cannot be checked "
+            "under a jax trace (jit, vmap); use a smaller value or a wider dtype"
+        )
+    if not bool(jnp.isfinite(values).all()):
+        raise error()
 
 
 def _sample(
@@ -181,7 +255,7 @@ def normal(
         True
     """
     mean, std = check_real("mean", mean), check_nonnegative("std", std)
-    return _affine("normal", shape, std, mean, key, index, sharding, dtype)
+    return _affine("normal", shape, mean, std, key, index, sharding, dtype)
 
 
 def uniform(
@@ -206,20 +280,29 @@ def uniform(
     low, high = check_real("low", low), check_real("high", high)
     if not low < high:
         raise ValueError(f"low must be below high, got low={low}, high={high}")
-    return _affine("uniform", shape, (high - low) / 2.0, (low + high) / 2.0, key, index, sharding, dtype)
+    return _affine("uniform", shape, low, high, key, index, sharding, dtype)
 
 
 def _affine(
-    dist: str, shape: Any, scale: float, offset: float, key: Any, index: IndexLike, sharding: Any, dtype: Any
+    dist: str, shape: Any, a: float, b: float, key: Any, index: IndexLike, sharding: Any, dtype: Any
 ) -> jax.Array:
-    """``offset + scale * x`` with ``x`` the stream's standard sampler, in the working precision.
+    """``normal(mean=a, std=b)`` or ``uniform(low=a, high=b)``: ``offset + scale * x`` with ``x``
+    the stream's standard sampler, in the working precision, refused as ``kaiming.normal``/
+    ``uniform`` refuse (a spread below the smallest normal number, values that overflow).
 
     ``JaxOps.keep`` stands between the stream's multiply and the addition, so XLA cannot
     contract them into an FMA: the bits stay NumPy's."""
-    name = _dtype(dtype)
-    work = "float64" if name == "float64" else "float32"
+    out_dtype = jnp.dtype(_dtype(dtype))
+    check_spread(dist, a, b, out_dtype)
+    scale, offset = (b, a) if dist == "normal" else ((b - a) / 2.0, (a + b) / 2.0)
+    work = "float64" if out_dtype == np.float64 else "float32"
     values = _sample(dist, shape, stream_words(key), scale, index, sharding, work)
-    out: jax.Array = (_OPS.keep(values) + jnp.asarray(offset, work)).astype(name)
+    out: jax.Array = (_OPS.keep(values) + jnp.asarray(offset, work)).astype(out_dtype)
+    reach = abs(a) + REACH * b if dist == "normal" else max(abs(a), abs(b))
+    if reach >= float(np.finfo(out_dtype).max):
+        names = ("mean", "std") if dist == "normal" else ("low", "high")
+        what = f"{names[0]}={a}, {names[1]}={b}"
+        _refuse_nonfinite(out, lambda: overflow_of(dist, a, b, out_dtype.name), what)
     return out
 
 
@@ -236,8 +319,8 @@ def he(distribution: Distribution, name: str) -> Any:
         **options: Any,
     ) -> jax.Array:
         mode = check_choice("mode", mode, ("fan_in", "fan_out"))
-        scale = _gain_for(a, nonlinearity) ** 2
-        return variance_scaling(shape, scale, mode, distribution, key=key, **options)
+        gain = _gain_for(a, nonlinearity)
+        return _with_gain(shape, gain, mode, distribution, key, options)
 
     initializer.__name__ = initializer.__qualname__ = name
     initializer.__module__ = "kaiming.jax"
@@ -263,8 +346,7 @@ def scaled(mode: Mode, distribution: Distribution, name: str) -> Any:
     def initializer(
         shape: int | tuple[int, ...], *, key: Any, gain: float = 1.0, **options: Any
     ) -> jax.Array:
-        scale = check_nonnegative("gain", gain) ** 2
-        return variance_scaling(shape, scale, mode, distribution, key=key, **options)
+        return _with_gain(shape, check_nonnegative("gain", gain), mode, distribution, key, options)
 
     initializer.__name__ = initializer.__qualname__ = name
     initializer.__module__ = "kaiming.jax"
@@ -281,6 +363,23 @@ def scaled(mode: Mode, distribution: Distribution, name: str) -> Any:
         True
     """
     return initializer
+
+
+_OPTIONS = frozenset(("layout", "fans", "in_axis", "out_axis", "batch_axis", "index", "sharding", "dtype"))
+"""The keyword options of ``variance_scaling`` that the He/Xavier/LeCun functions pass on."""
+
+
+def _with_gain(
+    shape: Any, gain: float, mode: Mode, distribution: Distribution, key: Any, options: dict[str, Any]
+) -> jax.Array:
+    """``variance_scaling`` with ``scale = gain**2`` (keyword ``options`` as it takes them);
+    errors about the values' size name ``gain``, as the NumPy family's do."""
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument {unknown[0]!r}; the options are {', '.join(sorted(_OPTIONS))}"
+        )
+    return _variance_scaling(shape, gain**2, mode, distribution, key, named=("gain", gain), **options)
 
 
 he_normal = he("normal", "he_normal")

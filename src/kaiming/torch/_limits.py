@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["check_magnitude", "guarded_fill", "may_overflow"]
+__all__ = ["check_magnitude", "check_not_tiny", "guarded_fill", "may_overflow"]
 
 REACH = 64.0
 """Normal draws are treated as reaching ``REACH`` standard deviations when deciding to check."""
@@ -35,8 +35,16 @@ def check_magnitude(
             f"{name}={value:g} gives values of magnitude up to {magnitude:.4g}, beyond the largest "
             f"finite {dtype} ({largest:.6g}); use a smaller value or a wider dtype"
         )
+    if random:
+        check_not_tiny(tensor, name, value, magnitude)
+
+
+def check_not_tiny(tensor: torch.Tensor, name: str, value: float, magnitude: float) -> None:
+    """Refuse ``name=value`` when the random values it gives, of typical ``magnitude``, are
+    nonzero but below the smallest normal number of ``tensor``'s dtype."""
     smallest = float(torch.finfo(tensor.dtype).smallest_normal)
-    if random and 0 < magnitude < smallest:
+    if 0 < magnitude < smallest:
+        dtype = str(tensor.dtype).removeprefix("torch.")
         raise ValueError(
             f"{name}={value:g} gives values of magnitude {magnitude:.4g}, below the smallest normal "
             f"{dtype} ({smallest:.4g}): they would be 0 or lose their precision; use a larger value "

@@ -51,7 +51,7 @@ from ..initializers import DISTRIBUTIONS, MODES, Distribution, Mode, _gain_for
 from ..stream import StreamKey
 from ._dtensor import local_part
 from ._keyed import Keyed
-from ._limits import check_magnitude, guarded_fill, may_overflow
+from ._limits import check_magnitude, check_not_tiny, guarded_fill, may_overflow
 from ._truncated import truncated_normal, truncated_normal_from
 
 __all__ = [
@@ -381,10 +381,8 @@ def _fill_checked(
 ) -> torch.Tensor:
     """``fill_distribution``, refusing values beyond the tensor's dtype (errors name ``name``)."""
     scale = sampler_scale(distribution, std)
-    if distribution != "normal":
-        check_magnitude(tensor, name, value, scale * (1.0 if distribution == "uniform" else TRUNCATION))
-    elif may_overflow(tensor, 0.0, scale):
-        check_magnitude(tensor, name, value, scale)
+    check_magnitude(tensor, name, value, scale * (TRUNCATION if distribution == "truncated_normal" else 1.0))
+    if distribution == "normal" and may_overflow(tensor, 0.0, scale):
         return guarded_fill(tensor, name, value, lambda t: fill_distribution(t, distribution, std, gen))
     return fill_distribution(tensor, distribution, std, gen)
 
@@ -718,8 +716,8 @@ def normal_(
         return tensor
     target, source = drawn
     check_magnitude(target, "mean", mean, abs(mean), random=False)
+    check_magnitude(target, "std", std, std)
     if may_overflow(target, mean, std):
-        check_magnitude(target, "std", std, std)
         guarded_fill(target, "std", std, lambda t: fill_normal(t, mean, std, source))
     else:
         fill_normal(target, mean, std, source)
@@ -808,6 +806,8 @@ def trunc_normal_(
         return tensor
     for name, value in (("a", a), ("b", b), ("mean", mean)):  # every value lies in (a, b)
         check_magnitude(target, name, value, abs(value), random=False)
+    spread = ("std", std) if std <= (b - a) / 2 else ("b - a", b - a)  # the narrower one
+    check_not_tiny(target, *spread, min(std, (b - a) / 2))
     fill_truncated(target, mean, std, a, b, source)
     return tensor
 
