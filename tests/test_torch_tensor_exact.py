@@ -20,9 +20,11 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
+import kaiming
 import kaiming.torch as kt
 from _references import TRUNC_STD
 from kaiming import stream
@@ -470,6 +472,18 @@ def test_eye_and_dirac_scale_torchs_by_the_gain() -> None:
         assert torch.equal(kt.dirac_(torch.empty(shape), groups, gain=-1.5), ref)
         assert torch.equal(kt.dirac_(torch.empty(shape), groups), init.dirac_(torch.empty(shape), groups))
     assert torch.equal(kt.dirac_(torch.empty(4, 2, 3)), init.dirac_(torch.empty(4, 2, 3)))  # groups 1
+
+
+def test_eye_and_dirac_round_a_float16_gain_once_as_numpy_does() -> None:
+    """torch rounds float64 to float16 through float32: this gain is then a tie, rounded to 1.0;
+    rounded once it is 1 + 2**-10, NumPy's ``astype``, which kaiming.identity/dirac give."""
+    gain = 1 + 2**-11 + 2**-40
+    assert torch.tensor(gain, dtype=torch.float64).half() == 1.0  # torch's own double rounding
+    eye = kt.eye_(torch.empty(3, 4, dtype=torch.float16), gain)
+    assert np.array_equal(eye.numpy(), kaiming.identity((3, 4), gain, dtype=np.float16))
+    assert float(eye[0, 0]) == 1 + 2**-10
+    dirac = kt.dirac_(torch.empty(4, 2, 3, dtype=torch.float16), 2, gain=gain)
+    assert np.array_equal(dirac.numpy(), kaiming.dirac((4, 2, 3), 2, gain, layout="torch", dtype=np.float16))
 
 
 def test_dirac_checks_a_zero_element_tensor_as_torch_does() -> None:

@@ -312,7 +312,13 @@ def fill_orthogonal(tensor: torch.Tensor, gain: float, gen: Source) -> torch.Ten
 
 
 def fill_array(tensor: torch.Tensor, values: NDArray[np.floating]) -> torch.Tensor:
-    """Copy a NumPy array of ``tensor``'s shape into it (internal; for deterministic inits)."""
+    """Copy a NumPy array of ``tensor``'s shape into it (internal; for deterministic inits).
+
+    A float16 tensor gets the values rounded once, by NumPy, as the NumPy family's float16
+    arrays are: torch rounds float64 to float16 through float32, which differs when a value
+    lies within 2**-29 of a tie (``1 + 2**-11 + 2**-40`` is 1.0 there, 1.00098 here)."""
+    if tensor.dtype == torch.float16:
+        values = values.astype(np.float16)
     return _fill(tensor, lambda dtype: torch.as_tensor(values, dtype=dtype, device=tensor.device))
 
 
