@@ -250,6 +250,84 @@ def test_init_model_conv_norm_embedding() -> None:
     assert kk.init_model(emb, seed=0)["emb.weight"].rule == "embedding_normal"
 
 
+def _conv_zoo(dims: int) -> tuple[keras.Model, torch.nn.Module]:
+    """A Keras model with every convolution kind and its PyTorch twin (same names, same maths):
+    conv -> depthwise (x2) -> separable -> transposed (stride 2) -> dense head."""
+    nn, layers = torch.nn, keras.layers
+    conv, tconv, pool = (getattr(nn, f"{n}{dims}d") for n in ("Conv", "ConvTranspose", "AdaptiveAvgPool"))
+    names = ("Conv{}D", "DepthwiseConv{}D", "SeparableConv{}D", "Conv{}DTranspose", "GlobalAveragePooling{}D")
+    cls = [getattr(layers, n.format(dims)) for n in names]
+    model = keras.Sequential(
+        [
+            keras.Input((9,) * dims + (3,)),
+            cls[0](4, 3, activation="relu", name="c1"),
+            cls[1](3, depth_multiplier=2, name="dw"),
+            layers.LeakyReLU(negative_slope=0.1),
+            cls[2](5, 3, depth_multiplier=2, activation="tanh", name="sep"),
+            cls[3](6, 3, strides=2, activation="relu", name="up"),
+            cls[4](),
+            layers.Dense(2, name="head"),
+        ]
+    )
+    separable = OrderedDict(
+        depthwise=conv(8, 16, 3, groups=8, bias=False), pointwise=conv(16, 5, 1)
+    )  # fmt: skip
+    twin = nn.Sequential(
+        OrderedDict(
+            c1=conv(3, 4, 3), r1=nn.ReLU(), dw=conv(4, 8, 3, groups=4), r2=nn.LeakyReLU(0.1),
+            sep=nn.Sequential(separable), t=nn.Tanh(), up=tconv(5, 6, 3, stride=2), r3=nn.ReLU(),
+            pool=pool(1), flat=nn.Flatten(), head=nn.Linear(6, 2),
+        )
+    )  # fmt: skip
+    return model, twin
+
+
+@pytest.mark.parametrize("scheme", ["auto", "xavier_uniform", "orthogonal"])
+@pytest.mark.parametrize("dims", [1, 2])
+def test_transposed_depthwise_and_separable_convs_equal_their_torch_twins(dims: int, scheme: str) -> None:
+    """Every kernel is written (none left at Keras' default), with kaiming.torch's rule for the
+    twin; and the two models then compute the same function (the layouts map weight to weight)."""
+    model, twin = _conv_zoo(dims)
+    plan = kk.init_model(model, scheme, seed=7)
+    torch_plan = kt.init_model(twin, scheme, seed=7, stream="counter")
+    assert "untouched" not in [r.rule for r in plan]
+    rows = [(r.name, r.rule, r.fan, r.std, r.gain) for r in plan]
+    assert rows == [(r.name, r.rule, r.fan, r.std, r.gain) for r in torch_plan]
+    if scheme == "auto":
+        rules = {r.name: (r.rule, r.activation) for r in plan}
+        assert rules["dw.weight"] == ("he_normal", "leaky_relu(0.1)")
+        assert rules["sep.depthwise.weight"] == ("lecun_normal", None)  # the pointwise conv comes next
+        assert rules["sep.pointwise.weight"] == ("xavier_uniform", "tanh")
+        assert rules["up.weight"] == ("he_normal", "relu")
+        assert plan["up.weight"].fan == 5 * 3**dims  # in * prod(k), as kaiming.torch counts it
+    x = np.random.default_rng(0).standard_normal((4,) + (9,) * dims + (3,)).astype(np.float32)
+    with torch.no_grad():
+        expected = twin(torch.from_numpy(np.moveaxis(x, -1, 1).copy())).numpy()
+    np.testing.assert_allclose(_np(model(x)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_mobilenet_v2_every_kernel_is_initialized_and_healthy() -> None:
+    """A real model built of depthwise-separable blocks (keras.applications, no weights
+    downloaded): every parameter gets a rule, each depthwise kernel He normal over its 3 x 3
+    fan after the ReLU6 that follows it, and the network's signal stays healthy."""
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(64, 64, 3), alpha=0.35)
+    plan = kk.init_model(model, seed=0)
+    assert not [r.name for r in plan if r.rule == "untouched"]
+    depthwise = [r for r in plan if r.module == "DepthwiseConv2D"]
+    assert len(depthwise) == 17
+    for row in depthwise:
+        assert (row.rule, row.fan, row.activation) == ("he_normal", 9, "relu")
+        kernel = _np(model.get_layer(row.name.removesuffix(".weight")).kernel)
+        channels = kernel.shape[2]
+        expected = kaiming.he_normal(
+            (channels, 1, 3, 3), layout="torch", key=key(0, row.name), dtype=np.float32
+        )
+        np.testing.assert_array_equal(kernel, np.moveaxis(expected[:, 0], 0, -1)[..., None])
+    x = np.random.default_rng(0).standard_normal((4, 64, 64, 3)).astype(np.float32)
+    report = kk.analyze(model, x)
+    assert {row.health for row in report} == {"healthy"}
+
+
 @core
 def test_saved_model_reloads_with_kaiming_initializers(tmp_path: Path) -> None:
     he = kk.HeNormal(seed=0, name="fc1.weight")

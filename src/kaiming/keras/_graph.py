@@ -31,8 +31,16 @@ DENSE_LAYERS: tuple[type[Any], ...] = (
     keras.layers.Conv1D,
     keras.layers.Conv2D,
     keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
 )
-"""The layers whose kernel ``init_model`` initializes by the activation after them."""
+"""The layers whose kernel ``init_model`` initializes by the activation after them (a separable
+convolution's pointwise kernel; its depthwise kernel has no activation after it)."""
 
 _L = keras.layers
 _TRANSPARENT: tuple[type[Any], ...] = (

@@ -3,7 +3,11 @@
 ================================  ============================================================
 layer                             rule
 ================================  ============================================================
-Dense, Conv1D/2D/3D               kernel: by ``scheme``; bias: zeros
+Dense, Conv1D/2D/3D,              kernel: by ``scheme``; bias: zeros
+Conv1D/2D/3DTranspose,
+DepthwiseConv1D/2D
+SeparableConv1D/2D                pointwise kernel: by ``scheme``; depthwise kernel: by
+                                  ``scheme`` with no activation after it; bias: zeros
 Embedding                         embeddings ``N(0, 1)``
 BatchNormalization,               gamma 1, beta 0 (moving statistics untouched)
 LayerNormalization,
@@ -23,18 +27,30 @@ stream ``kaiming.stream.key(seed, name)`` laid out over the torch-layout shape `
 *kernel)`` and moved to Keras' ``(*kernel, in, out)``. So a Keras model and a PyTorch model with
 the same layer names get the same weights from ``kaiming.keras.init_model(model, seed=s)`` and
 ``kaiming.torch.init_model(twin, seed=s, stream="counter")``: the kernel is the torch weight
-transposed, bit for bit, on either Keras backend.
+transposed, bit for bit, on either Keras backend. The twins of the other kernels:
+
+- ``ConvNDTranspose(out, k)`` on ``in`` channels: ``nn.ConvTransposeNd(in, out, k)``, whose
+  weight ``(in, out, *k)`` is the Keras kernel ``(*k, out, in)`` transposed; fans as
+  ``kaiming.torch`` gives them, ``fan_in = in * prod(k)``, ``fan_out = out * prod(k)``;
+- ``DepthwiseConvND(k, depth_multiplier=m)`` on ``in`` channels: ``nn.ConvNd(in, in * m, k,
+  groups=in)``, weight ``(in * m, 1, *k)``, output channel ``c * m + j`` being the Keras
+  kernel's ``[..., c, j]``; ``fan_in = prod(k)``, ``fan_out = in * m * prod(k)`` (torch's
+  count, which does not divide by the groups);
+- ``SeparableConvND`` ``L``: ``L = nn.Sequential(OrderedDict(depthwise=nn.ConvNd(in, in * m,
+  k, groups=in, bias=False), pointwise=nn.ConvNd(in * m, out, 1)))``, parameters
+  ``L.depthwise.weight``, ``L.pointwise.weight`` and ``L.pointwise.bias``.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
 import numpy as np
+from numpy.typing import NDArray
 
 from .._checks import check_choice
 from .._plan import InitPlan, ParamRule
@@ -52,10 +68,48 @@ _NORMS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, kera
 _TORCH_NAMES = {"kernel": "weight", "embeddings": "weight", "gamma": "weight", "bias": "bias", "beta": "bias"}
 _RELU_FAMILY = ("relu", "leaky_relu", "prelu")
 _STATISTICS = ("moving_mean", "moving_variance")  # BatchNormalization's, never touched
+_KERNELS = ("kernel", "depthwise_kernel", "pointwise_kernel")
 
 
-def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    return (shape[-1], shape[-2], *shape[:-2]) if len(shape) >= 2 else shape
+_SEPARABLE_NAMES = {
+    "depthwise_kernel": "depthwise.weight",
+    "pointwise_kernel": "pointwise.weight",
+    "bias": "pointwise.bias",
+}
+_TRANSPOSED = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
+_DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
+_SEPARABLE = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A Keras kernel's PyTorch twin: the torch weight's ``shape`` and the ``fans`` kaiming.torch
+    gives it. A depthwise kernel (``multiplier`` set) is ``(*k, in, m)`` in Keras and ``(in * m,
+    1, *k)`` in torch; any other kernel is the torch weight transposed."""
+
+    shape: tuple[int, ...]
+    fans: tuple[int, int]
+    multiplier: int | None = None
+
+    def to_keras(self, values: NDArray[Any]) -> NDArray[Any]:
+        """The torch-layout ``values`` in the Keras kernel's layout."""
+        if self.multiplier is None:
+            return to_jax_layout(values)
+        grouped = values.reshape(self.shape[0] // self.multiplier, self.multiplier, *self.shape[2:])
+        return np.moveaxis(grouped, (0, 1), (-2, -1))
+
+
+def twin_of(layer: Any, attr: str, shape: tuple[int, ...]) -> Twin:
+    """The PyTorch twin of ``layer``'s kernel ``attr`` of Keras shape ``shape``."""
+    kernel, receptive = shape[:-2], math.prod(shape[:-2])
+    if attr == "depthwise_kernel" or isinstance(layer, _DEPTHWISE):
+        channels, multiplier = shape[-2], shape[-1]
+        torch_shape = (channels * multiplier, 1, *kernel)
+        return Twin(torch_shape, (receptive, channels * multiplier * receptive), multiplier)
+    torch_shape = (shape[-1], shape[-2], *kernel)
+    if isinstance(layer, _TRANSPOSED):  # torch (in, out, *k): the fans of the forward conv
+        return Twin(torch_shape, (shape[-1] * receptive, shape[-2] * receptive))
+    return Twin(torch_shape, fans_of(torch_shape, "torch"))
 
 
 def _family(scheme: str, activation: Activation | None) -> tuple[str, str, str, float]:
@@ -69,34 +123,41 @@ def _family(scheme: str, activation: Activation | None) -> tuple[str, str, str, 
 
 
 def _kernel_rule(
-    name: str, layer: Any, shape: tuple[int, ...], scheme: str, act: Activation | None
+    name: str, layer: Any, shape: tuple[int, ...], twin: Twin, scheme: str, act: Activation | None
 ) -> ParamRule:
     label = None if act is None else str(act)
     base = ParamRule(name, shape, type(layer).__name__, scheme, "normal", activation=label)
     if scheme == "orthogonal":
         gain = auto_rule(None if act is None else act.kind, 1.0 if act is None else act.gain)[3]
-        rows, cols = shape[-1], math.prod(shape[:-1])
-        return orthogonal_rule(base, gain, rows, cols)
+        return orthogonal_rule(base, gain, twin.shape[0], math.prod(twin.shape[1:]))
     if scheme == "auto":
         rule, mode, distribution, gain = auto_rule(
             None if act is None else act.kind, 1.0 if act is None else act.gain
         )
     else:
         rule, mode, distribution, gain = _family(scheme, act)
-    return variance_rule(base, rule, mode, distribution, gain, *fans_of(shape, "jax"))
+    return variance_rule(base, rule, mode, distribution, gain, *twin.fans)
 
 
-def _rules(layer: Any, scheme: str, act: Activation | None) -> list[tuple[Any, ParamRule]]:
-    out = []
+Rules = list[tuple[Any, ParamRule, Twin | None]]
+
+
+def _rules(layer: Any, scheme: str, act: Activation | None) -> Rules:
+    """Each weight of ``layer`` with its rule and, for a kernel, its PyTorch twin."""
+    out: Rules = []
     for var in layer.weights:  # trainable or frozen; not metrics or seed states
         attr = var.path.rsplit("/", 1)[-1]
         if attr in _STATISTICS:
             continue
-        name = f"{layer.name}.{_TORCH_NAMES.get(attr, attr)}"
+        names = _SEPARABLE_NAMES if isinstance(layer, _SEPARABLE) else _TORCH_NAMES
+        name = f"{layer.name}.{names.get(attr, attr)}"
         shape = tuple(int(d) for d in var.shape)
         kind = type(layer).__name__
-        if isinstance(layer, DENSE_LAYERS) and attr == "kernel":
-            rule = _kernel_rule(name, layer, shape, scheme, act)
+        twin = None
+        if isinstance(layer, DENSE_LAYERS) and attr in _KERNELS:
+            twin = twin_of(layer, attr, shape)
+            after = None if attr == "depthwise_kernel" else act  # separable: pointwise comes next
+            rule = _kernel_rule(name, layer, shape, twin, scheme, after)
         elif isinstance(layer, DENSE_LAYERS + _NORMS) and attr in ("bias", "beta"):
             rule = ParamRule(name, shape, kind, "zeros", "constant", value=0.0)
         elif isinstance(layer, _NORMS) and attr == "gamma":
@@ -105,7 +166,7 @@ def _rules(layer: Any, scheme: str, act: Activation | None) -> list[tuple[Any, P
             rule = ParamRule(name, shape, kind, "embedding_normal", "normal", std=1.0)
         else:
             rule = ParamRule(name, shape, kind, "untouched", "none", note="no rule for this parameter")
-        out.append((var, rule))
+        out.append((var, rule, twin))
     return out
 
 
@@ -117,14 +178,17 @@ def _check_seed(seed: object) -> int:
     return int(seed)
 
 
-def write_rule(var: Any, rule: ParamRule, seed: int) -> None:
-    """Assign ``rule``'s values (from the stream of ``(seed, rule.name)``) to the Keras variable."""
+def write_rule(var: Any, rule: ParamRule, seed: int, twin: Twin | None = None) -> None:
+    """Assign ``rule``'s values (from the stream of ``(seed, rule.name)``, drawn over the torch
+    ``twin``'s shape for a kernel) to the Keras variable."""
     if rule.distribution == "none":
         return
     dtype = keras.backend.standardize_dtype(var.dtype)
     work = np.float64 if dtype == "float64" else np.float32
-    torch_rule = replace(rule, shape=_torch_shape(rule.shape))
-    values = to_jax_layout(rule_values(torch_rule, seed, work))
+    if twin is None:
+        values = rule_values(rule, seed, work)
+    else:
+        values = twin.to_keras(rule_values(replace(rule, shape=twin.shape), seed, work))
     var.assign(keras.ops.convert_to_tensor(np.ascontiguousarray(values), dtype=dtype))
 
 
@@ -160,15 +224,15 @@ def init_model(model: Any, scheme: str = "auto", *, seed: int = 0, dry_run: bool
         raise TypeError(f"dry_run must be a bool, got {dry_run!r}")
     layers = all_layers(model)
     found = find_activations(model, [la for la in layers if isinstance(la, DENSE_LAYERS)])
-    pairs = []
+    pairs: Rules = []
     for layer in layers:
         act = found[id(layer)].activation if id(layer) in found else None
         pairs.extend(_rules(layer, scheme, act))
-    names = [rule.name for _, rule in pairs]
+    names = [rule.name for _, rule, _ in pairs]
     if len(set(names)) != len(names):
         raise ValueError(f"layer names must be unique to name the parameters, got {names}")
     if not dry_run:
-        for var, rule in pairs:
-            write_rule(var, rule, base_seed)
-    rows = tuple(rule for _, rule in pairs)
+        for var, rule, twin in pairs:
+            write_rule(var, rule, base_seed, twin)
+    rows = tuple(rule for _, rule, _ in pairs)
     return InitPlan(rows, base_seed, scheme, "counter", True, None, dry_run, method="keras layers")
