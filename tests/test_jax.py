@@ -196,3 +196,107 @@ def test_flax_nnx_linear_takes_the_initializers() -> None:
     np.testing.assert_array_equal(np.asarray(layer.kernel[...]), expected)
     keyed = nnx.Linear(8, 4, kernel_init=kj.initializers.lecun_uniform(), rngs=nnx.Rngs(0))
     assert np.abs(np.asarray(keyed.kernel[...])).max() <= (3 / 8) ** 0.5
+
+
+# ------------------------------------------------------------------------------------------------
+# orthogonal: the host QR of kaiming.orthogonal, eager, jitted and vmapped
+# ------------------------------------------------------------------------------------------------
+
+
+def _words(jax_key: object) -> StreamKey:
+    return StreamKey(*(int(w) for w in np.asarray(jax.random.key_data(jax_key))))
+
+
+@pytest.mark.parametrize("layout", ["jax", "torch"])
+def test_orthogonal_equals_the_numpy_function(layout: str) -> None:
+    expected = kaiming.orthogonal(SHAPE, 1.5, layout=layout, key=K, dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(kj.orthogonal(SHAPE, 1.5, layout=layout, key=K)), expected)
+    part = (slice(1, 3), 2, slice(None, None, 3))
+    got = kj.orthogonal(SHAPE, 1.5, layout=layout, key=K, index=part)
+    np.testing.assert_array_equal(np.asarray(got), expected[part])
+    half = kaiming.orthogonal(SHAPE, layout=layout, key=K, dtype=np.float16)
+    np.testing.assert_array_equal(
+        np.asarray(kj.orthogonal(SHAPE, layout=layout, key=K, dtype="float16")), half
+    )
+    bf16 = kj.orthogonal(SHAPE, layout=layout, key=K, dtype=jnp.bfloat16)
+    rounded = jnp.asarray(kaiming.orthogonal(SHAPE, layout=layout, key=K, dtype=np.float32)).astype(
+        jnp.bfloat16
+    )
+    assert bf16.dtype == jnp.bfloat16 and bool((bf16 == rounded).all())
+
+
+def test_orthogonal_jitted_and_vmapped_with_traced_keys_keep_numpy_bits() -> None:
+    keys = jax.random.split(jax.random.key(4), 3)
+    jitted = jax.jit(lambda k: kj.orthogonal((6, 9), 2.0, key=k))
+    batched = jax.vmap(lambda k: kj.orthogonal((6, 9), 2.0, key=k))(keys)
+    for i in range(3):
+        expected = kaiming.orthogonal((6, 9), 2.0, key=_words(keys[i]), dtype=np.float32)
+        np.testing.assert_array_equal(np.asarray(jitted(keys[i])), expected)
+        np.testing.assert_array_equal(np.asarray(batched[i]), expected)
+
+
+def _gram(w: np.ndarray, column_axis: int) -> np.ndarray:
+    """``jax.nn.initializers.orthogonal``'s matrix: ``column_axis`` as columns, the rest as rows;
+    the Gram matrix of its shorter side."""
+    matrix = np.moveaxis(np.asarray(w, dtype=np.float64), column_axis, -1)
+    matrix = matrix.reshape(-1, matrix.shape[-1])
+    return matrix @ matrix.T if matrix.shape[0] <= matrix.shape[1] else matrix.T @ matrix
+
+
+@pytest.mark.parametrize(
+    ("shape", "column_axis"), [((3, 8), -1), ((8, 3), -1), ((3, 8), 0), ((3, 3, 4, 5), -1), ((3, 3, 4, 5), 2)]
+)
+def test_flax_orthogonal_has_jax_nn_orthogonals_structure(shape: tuple[int, ...], column_axis: int) -> None:
+    """The same matrix as jax.nn.initializers.orthogonal, computed live: which side is
+    orthonormal, scaled by ``scale``, for every ``column_axis``."""
+    jax_key = jax.random.key(0)
+    ours = kj.initializers.orthogonal(1.5, column_axis)(jax_key, shape)
+    theirs = jax.nn.initializers.orthogonal(1.5, column_axis)(jax_key, shape)
+    assert ours.shape == theirs.shape == shape and ours.dtype == theirs.dtype
+    side = min(int(np.prod(shape)) // shape[column_axis], shape[column_axis])
+    np.testing.assert_allclose(_gram(theirs, column_axis), 2.25 * np.eye(side), atol=1e-5)
+    np.testing.assert_allclose(_gram(ours, column_axis), 2.25 * np.eye(side), atol=1e-5)
+
+
+def test_flax_orthogonal_keys_orders_and_errors() -> None:
+    shape = (3, 3, 4, 8)
+    fixed = kj.initializers.orthogonal(seed=1, name="conv.weight", order="torch")(jax.random.key(0), shape)
+    twin = kt.orthogonal_(torch.empty(8, 4, 3, 3), key=key(1, "conv.weight")).numpy()
+    np.testing.assert_array_equal(np.asarray(fixed), twin.transpose(2, 3, 1, 0))
+    by_key = kj.initializers.orthogonal()(jax.random.key(7), shape)
+    np.testing.assert_array_equal(
+        np.asarray(by_key), kaiming.orthogonal(shape, key=_words(jax.random.key(7)), dtype=np.float32)
+    )
+    model = nn.Dense(16, kernel_init=kj.initializers.orthogonal())
+    params = jax.jit(model.init)(jax.random.key(2), jnp.ones((1, 32)))
+    kernel = np.asarray(params["params"]["kernel"], dtype=np.float64)
+    np.testing.assert_allclose(kernel.T @ kernel, np.eye(16), atol=1e-5)
+    with pytest.raises(ValueError, match=r"^order='torch' reads the torch layout; it needs column_axis=-1"):
+        kj.initializers.orthogonal(column_axis=0, order="torch")
+    with pytest.raises(TypeError, match=r"^column_axis must be an int, got 1.0"):
+        kj.initializers.orthogonal(column_axis=1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^column_axis=2 is out of range for shape \(3, 4\)"):
+        kj.initializers.orthogonal(column_axis=2)(jax.random.key(0), (3, 4))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: kj.orthogonal(4, key=K), ValueError, r"^shape must have at least 2 dimensions"),
+        (lambda: kj.orthogonal((4, 4), -1.0, key=K), ValueError, r"^gain must be a finite number >= 0"),
+        (lambda: kj.orthogonal((4, 4), key=K, layout="tf"), ValueError, r"^Invalid layout 'tf'"),
+        (lambda: kj.orthogonal((4, 4), key=K, index=(9,)), ValueError, r"^index \(9,\): 9 is out of range"),
+        (lambda: kj.orthogonal((4, 4), key=K, dtype="int32"), ValueError, r"^dtype must be one of"),
+        (lambda: kj.orthogonal((4, 4), key="k"), TypeError, r"^key must be a kaiming.stream.StreamKey"),
+        (
+            lambda: jax.jit(lambda k: kj.orthogonal((4, 4), 1e-6, key=k, dtype="float16"))(jax.random.key(0)),
+            ValueError,
+            r"^gain=1e-06 gives values of magnitude 1e-06, below the smallest normal float16",
+        ),
+    ],
+)
+def test_orthogonal_errors_are_raised_where_the_call_is_written(
+    call: object, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        call()  # type: ignore[operator]

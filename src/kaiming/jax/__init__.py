@@ -5,6 +5,7 @@ Requires JAX (the ``kaiming[jax]`` extra, with Flax); ``import kaiming`` alone n
 - ``kaiming.jax.he_normal(shape, key=...)`` and the rest of the family (``variance_scaling``,
   ``xavier_*``/``glorot_*``, ``lecun_*``, ``normal``, ``uniform``): jax arrays from the counter
   stream, bit for bit the NumPy family's values for the same key, eager, jitted or sharded;
+  ``orthogonal`` too (its QR runs on the host, eager or jitted);
 - ``kaiming.jax.initializers.he_normal(...)`` etc.: ``init(key, shape, dtype)`` initializers for
   ``flax.linen``/``flax.nnx`` ``kernel_init``; a JAX PRNG key maps to stream key words by
   ``stream_words`` (its two threefry words).
@@ -31,6 +32,7 @@ from ._arrays import (
     xavier_truncated_normal,
     xavier_uniform,
 )
+from ._orthogonal import orthogonal
 
 kaiming_normal = he_normal
 kaiming_uniform = he_uniform
@@ -50,6 +52,7 @@ __all__ = [
     "lecun_truncated_normal",
     "lecun_uniform",
     "normal",
+    "orthogonal",
     "stream_words",
     "uniform",
     "variance_scaling",

@@ -30,6 +30,7 @@ from ..fans import AxisLike
 from ..stream import StreamKey
 from ..stream import key as stream_key
 from . import _arrays
+from ._orthogonal import orthogonal as _orthogonal
 
 __all__ = [
     "Initializer",
@@ -44,6 +45,7 @@ __all__ = [
     "lecun_truncated_normal",
     "lecun_uniform",
     "normal",
+    "orthogonal",
     "uniform",
     "variance_scaling",
     "xavier_normal",
@@ -264,3 +266,46 @@ def uniform(
         (5,)
     """
     return _make(_arrays.uniform, seed, name, key, order, dtype, False, low=low, high=high)
+
+
+def orthogonal(
+    scale: float = 1.0,
+    column_axis: int = -1,
+    dtype: Any = jnp.float32,
+    *,
+    seed: int | None = None,
+    name: str | None = None,
+    key: StreamKey | None = None,
+    order: str = "jax",
+) -> Initializer:
+    """A (semi-)orthogonal matrix times ``scale`` (``kaiming.orthogonal``) as a Flax/JAX
+    initializer, with ``jax.nn.initializers.orthogonal``'s arguments: ``column_axis`` holds the
+    columns, the other axes are flattened into the rows; the rows (if no more rows than
+    columns) or the columns are orthonormal. The QR runs on the host in float64
+    (``kaiming.jax.orthogonal``). ``order="torch"`` draws over the torch-layout shape, the
+    values ``kaiming.torch.orthogonal_`` writes with the same key, transposed; it needs
+    ``column_axis=-1``.
+
+    Example:
+        >>> import jax, numpy as np
+        >>> w = orthogonal(column_axis=0)(jax.random.key(0), (3, 8))
+        >>> bool(np.allclose(np.asarray(w) @ np.asarray(w).T, np.eye(3), atol=1e-6))
+        True
+    """
+    if not isinstance(column_axis, int) or isinstance(column_axis, bool):
+        raise TypeError(f"column_axis must be an int, got {column_axis!r}")
+    if order == "torch" and column_axis != -1:
+        raise ValueError(f"order='torch' reads the torch layout; it needs column_axis=-1, got {column_axis}")
+    draw = _make(_orthogonal, seed, name, key, order, dtype, True, gain=scale)
+    if column_axis == -1:
+        return draw
+
+    def init(jax_key: Any, shape: Any, dtype: Any = dtype) -> jax.Array:
+        dims = tuple(int(d) for d in shape)
+        if not -len(dims) <= column_axis < len(dims):
+            raise ValueError(f"column_axis={column_axis} is out of range for shape {dims}")
+        axis = column_axis % len(dims)
+        last = (*dims[:axis], *dims[axis + 1 :], dims[axis])  # the columns' axis moved last
+        return jnp.moveaxis(draw(jax_key, last, dtype), -1, axis)
+
+    return init
