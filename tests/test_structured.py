@@ -243,6 +243,29 @@ def test_sparse_randomness_comes_from_seed_or_rng() -> None:
     assert np.array_equal(first[first != 0], normals[first != 0])
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_keyed_sparse_is_the_keyed_normal_with_ceil_sparsity_zeros_per_column(dtype: type) -> None:
+    k = kaiming.stream.key(5, "fc.weight")
+    w = kaiming.sparse((40, 30), 0.3, 0.2, key=k, dtype=dtype)
+    assert w.dtype == dtype and np.array_equal(w, kaiming.sparse((40, 30), 0.3, 0.2, key=k, dtype=dtype))
+    assert ((w == 0).sum(axis=0) == 12).all()  # ceil(0.3 * 40)
+    normal = kaiming.normal((40, 30), 0.0, 0.2, key=k, dtype=dtype)
+    assert np.array_equal(w[w != 0], normal[w != 0])
+    assert not np.array_equal(w == 0, kaiming.sparse((40, 30), 0.3, 0.2, key=kaiming.stream.key(6, "x")) == 0)
+    part = (slice(3, 17, 2), slice(None, None, -4))
+    assert np.array_equal(kaiming.sparse((40, 30), 0.3, 0.2, key=k, index=part, dtype=dtype), w[part])
+    assert np.array_equal(kaiming.sparse((40, 30), 0.0, 0.2, key=k, dtype=dtype), normal)  # no zeros
+
+
+def test_keyed_sparse_zeroes_every_row_equally_often() -> None:
+    """Over 20,000 columns of 10 rows with 3 zeros each, every row is zero in 30% of them: a row
+    count's sd is sqrt(20000 * 0.3 * 0.7) = 65, so 4% (240, 3.7 sd) fails only a biased mask."""
+    w = kaiming.sparse((10, 20_000), 0.3, key=kaiming.stream.key(0, "mask"), dtype=np.float32)
+    per_row = (w == 0).sum(axis=1)
+    assert per_row.sum() == 60_000
+    np.testing.assert_allclose(per_row, 6000, rtol=0.04)
+
+
 def test_sparse_std_checks_name_std() -> None:
     with pytest.raises(ValueError, match=r"^std must be a finite number >= 0, got -1"):
         kaiming.sparse((4, 4), 0.5, std=-1.0)

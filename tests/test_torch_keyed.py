@@ -228,6 +228,26 @@ def test_trunc_normal_of_a_0d_tensor_with_a_key() -> None:
     assert float(t) == pytest.approx(float(special.ndtri(lo + u * (hi - lo))), rel=1e-6)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_sparse_bits_equal_the_numpy_keyed_path(dtype: torch.dtype) -> None:
+    def ref(shape: tuple[int, ...], key: stream.StreamKey, np_dtype: Any) -> Any:
+        return kaiming.sparse(shape, 0.3, 0.05, layout="torch", key=key, dtype=np_dtype)
+
+    expected = _bits(_reference(ref, (24, 10), K, dtype))
+    host = torch.empty((24, 10), dtype=dtype)
+    assert kt.sparse_(host, 0.3, 0.05, key=K) is host
+    assert torch.equal(_bits(host), expected)
+    assert int((host == 0).sum()) == 80  # ceil(0.3 * 24) per column
+    strided = torch.empty(10, 24, dtype=dtype).T
+    assert torch.equal(_bits(kt.sparse_(strided, 0.3, 0.05, key=K)), expected)
+    t = torch.zeros(4, 6, dtype=dtype)
+    with pytest.raises(ValueError, match=r"either key .* or seed .* got key=StreamKey.* and seed=3"):
+        kt.sparse_(t, 0.5, key=K, seed=3)
+    with pytest.raises(TypeError, match=r"key must be a kaiming.stream.StreamKey .* got 7"):
+        kt.sparse_(t, 0.5, key=7)  # type: ignore[arg-type]
+    assert bool((t == 0).all())  # nothing written
+
+
 # --- arguments, errors, and the seeded path's checks ---------------------------------------
 
 ALL_KEYED: list[Fill] = [
@@ -340,6 +360,7 @@ inits = [
     lambda t: kt.uniform_(t, -1.0, 3.0, key=k),
     lambda t: kt.trunc_normal_(t, 0.0, 0.02, -0.04, 0.04, key=k),
     lambda t: kt.orthogonal_(t, key=k),
+    lambda t: kt.sparse_(t, 0.3, 0.1, key=k),
 ]
 """
 
@@ -361,7 +382,7 @@ def test_dtensor_shards_equal_slices_of_the_whole() -> None:
     """Four ranks of a fake process group (one process): Shard(0) uneven (3, 3, 3, 1 rows),
     Shard(1) with an empty last shard, Replicate; every local part equals the slice of the
     plain tensor's keyed values (fans from the global (10, 6) shape)."""
-    assert run_on_fake_ranks(_DTENSOR_SETUP, _DTENSOR_CHECK) == 168
+    assert run_on_fake_ranks(_DTENSOR_SETUP, _DTENSOR_CHECK) == 192  # 8 inits x 24 rank-placement-dtypes
 
 
 # --- CUDA: the same bits computed on the GPU --------------------------------------------------
@@ -399,3 +420,14 @@ def test_cuda_trunc_normal_matches_cpu(dtype: torch.dtype, a: float, b: float) -
     rtol = 1e-12 if dtype == torch.float64 else float(torch.finfo(dtype).eps)
     torch.testing.assert_close(gpu.cpu(), host, rtol=rtol, atol=0)
     assert float(gpu.min()) > a and float(gpu.max()) < b
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_cuda_sparse_bits_equal_cpu_bits(dtype: torch.dtype) -> None:
+    """The zeros of each column need the whole column: computed on the host, copied to the GPU."""
+    host = kt.sparse_(torch.empty(64, 27, dtype=dtype), 0.3, 0.05, key=K)
+    gpu = kt.sparse_(torch.empty(64, 27, dtype=dtype, device="cuda"), 0.3, 0.05, key=K)
+    assert gpu.device.type == "cuda"
+    assert torch.equal(_bits(gpu.cpu()), _bits(host))

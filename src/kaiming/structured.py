@@ -300,6 +300,8 @@ def sparse(
     layout: Layout = "jax",
     seed: SeedLike = None,
     rng: np.random.Generator | None = None,
+    key: StreamKey | None = None,
+    index: IndexLike = None,
     dtype: DTypeLike = np.float64,
 ) -> Array:
     """Sparse init (Martens, 2010): ``N(0, std**2)`` with ``ceil(sparsity * shape[0])`` entries
@@ -311,6 +313,13 @@ def sparse(
     ``kaiming.torch.sparse_``): ``ceil(sparsity * out)`` entries of each *column* — of each
     input's outgoing weights — are zero, torch's rule, kept so that the two agree.
     ``sparsity`` is in ``[0, 1)``.
+
+    With ``key=`` (a ``kaiming.stream`` key) the values come from its counter stream: the
+    normal values are ``kaiming.normal(shape, 0.0, std, key=key, dtype=dtype)``'s (float32
+    arithmetic for float16/float32), and the zero rows of each column are the first
+    ``ceil(sparsity * shape[0])`` of a stable argsort of the float64 uniforms of
+    ``key.child("sparse mask")``. ``index`` then returns ``full[index]``: the whole array is
+    computed, since each column's zeros depend on the whole column.
 
     Example:
         >>> w = sparse((10, 4), sparsity=0.3, seed=0)
@@ -328,15 +337,26 @@ def sparse(
     sparsity = check_fraction("sparsity", sparsity)
     std = check_nonnegative("std", std)
     check_representable("std", std, out_dtype, std)
-    gen = resolve_rng(seed, rng)
+    gen = _source(key, index, seed, rng)
+    if index is not None:
+        check_index(dims, index)
     rows, cols = dims
-    values = gen.standard_normal((rows, cols)) * std
     n_zero = math.ceil(sparsity * rows)
-    if n_zero:
-        zero_rows = np.argsort(gen.random((rows, cols)), axis=0)[:n_zero]
+    zero_rows = None
+    if isinstance(gen, StreamKey):
+        work = np.dtype(np.float64) if out_dtype == np.float64 else np.dtype(np.float32)
+        values = sample("normal", dims, gen, scale=std, dtype=work)
+        if n_zero:
+            mask_keys = sample("uniform", dims, gen.child("sparse mask"), dtype=np.float64)
+            zero_rows = np.argsort(mask_keys, axis=0, kind="stable")[:n_zero]
+    else:
+        values = gen.standard_normal((rows, cols)) * std
+        if n_zero:
+            zero_rows = np.argsort(gen.random((rows, cols)), axis=0)[:n_zero]
+    if zero_rows is not None:
         np.put_along_axis(values, zero_rows, 0.0, axis=0)
     with np.errstate(over="ignore"):  # an overflow is refused just below
         result = values.astype(out_dtype, copy=False)
     if overflow_possible(std, out_dtype):
         check_finite_result(result, "std", std)
-    return result
+    return _part(result, index)

@@ -75,12 +75,13 @@ class Keyed:
 
         return rows
 
-    def host_(self, target: torch.Tensor, make: Callable[..., Any], gain: float) -> torch.Tensor:
-        """``make(shape, gain, layout="torch", key=..., index=..., dtype=...)[index]`` into
-        ``target``, ``make`` being ``kaiming.orthogonal`` or ``kaiming.delta_orthogonal``: their QR
-        needs the whole matrix, so it runs on the host in float64 (as ``init_model``'s orthogonal
-        rule does) and only the part is copied over."""
+    def host_(self, target: torch.Tensor, make: Callable[..., Any], *args: float) -> torch.Tensor:
+        """``make(shape, *args, layout="torch", key=..., index=..., dtype=...)`` (the part
+        ``index``) into ``target``, ``make`` being ``kaiming.orthogonal``,
+        ``kaiming.delta_orthogonal`` or ``kaiming.sparse``: their QR, or each column's zeros,
+        need the whole matrix, so it runs on the host (the QR in float64, as ``init_model``'s
+        orthogonal rule does) and only the part is copied over."""
         dtype = _NUMPY.get(target.dtype, np.float32)
-        values = make(self.shape, gain, layout="torch", key=self.key, index=self.index, dtype=dtype)
+        values = make(self.shape, *args, layout="torch", key=self.key, index=self.index, dtype=dtype)
         with torch.no_grad():
             return target.copy_(torch.from_numpy(np.ascontiguousarray(values)))

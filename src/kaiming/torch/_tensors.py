@@ -987,11 +987,14 @@ def sparse_(
     *,
     generator: torch.Generator | None = None,
     seed: int | None = None,
+    key: StreamKey | None = None,
 ) -> torch.Tensor:
     """Sparse init (Martens, 2010), in place, 2-D ``(out, in)`` tensors.
 
     ``N(0, std**2)`` with ``ceil(sparsity * rows)`` entries of each column zeroed at random
-    rows (``torch.nn.init.sparse_`` semantics).
+    rows (``torch.nn.init.sparse_`` semantics). With ``key=``, the values of
+    ``kaiming.sparse(shape, sparsity, std, layout="torch", key=...)``, computed on the host
+    (each column's zeros depend on the whole column; a DTensor keeps its shard).
 
     Example:
         >>> w = sparse_(torch.empty(10, 4), sparsity=0.3, seed=0)
@@ -1003,11 +1006,15 @@ def sparse_(
     _check_tensor(tensor, min_dims=2)
     if tensor.dim() != 2:
         raise ValueError(f"sparse_ needs a 2-D tensor, got shape {tuple(tensor.shape)}")
-    gen = make_generator(tensor.device, generator=generator, seed=seed)
-    if _empty(tensor):
+    drawn = _drawn(tensor, generator, seed, key)
+    if drawn is None:
+        return tensor
+    target, gen = drawn
+    check_magnitude(target, "std", std, std)
+    if isinstance(gen, Keyed):
+        gen.host_(target, _st.sparse, sparsity, std)
         return tensor
     rows, cols = tensor.shape
-    check_magnitude(tensor, "std", std, std)
     if may_overflow(tensor, 0.0, std):
         guarded_fill(tensor, "std", std, lambda t: fill_normal(t, 0.0, std, gen))
     else:
