@@ -65,25 +65,17 @@ def xavier_paths(gain: float) -> Paths:
     }
 
 
-def normal_paths(mean: float, std: float) -> Paths:
+def plain_paths(kind: str, a: float, b: float) -> Paths:
+    """``normal(mean=a, std=b)`` or ``uniform(low=a, high=b)`` on every path."""
+    numpy, torch_fn, jax_fn = getattr(kaiming, kind), getattr(kt, f"{kind}_"), getattr(kj, kind)
+    keras_cls = kk.Normal if kind == "normal" else kk.Uniform
     return {
-        "numpy seeded": lambda: kaiming.normal(SHAPE, mean, std, seed=0, dtype=np.float16),
-        "numpy keyed": lambda: kaiming.normal(SHAPE, mean, std, key=KEY, dtype=np.float16),
-        "torch generator": lambda: kt.normal_(_half(), mean, std, seed=0),
-        "torch keyed": lambda: kt.normal_(_half(), mean, std, key=KEY),
-        "jax": lambda: kj.normal(SHAPE, mean, std, key=KEY, dtype="float16"),
-        "keras": lambda: kk.Normal(mean, std, key=KEY)(SHAPE, dtype="float16"),
-    }
-
-
-def uniform_paths(low: float, high: float) -> Paths:
-    return {
-        "numpy seeded": lambda: kaiming.uniform(SHAPE, low, high, seed=0, dtype=np.float16),
-        "numpy keyed": lambda: kaiming.uniform(SHAPE, low, high, key=KEY, dtype=np.float16),
-        "torch generator": lambda: kt.uniform_(_half(), low, high, seed=0),
-        "torch keyed": lambda: kt.uniform_(_half(), low, high, key=KEY),
-        "jax": lambda: kj.uniform(SHAPE, low, high, key=KEY, dtype="float16"),
-        "keras": lambda: kk.Uniform(low, high, key=KEY)(SHAPE, dtype="float16"),
+        "numpy seeded": lambda: numpy(SHAPE, a, b, seed=0, dtype=np.float16),
+        "numpy keyed": lambda: numpy(SHAPE, a, b, key=KEY, dtype=np.float16),
+        "torch generator": lambda: torch_fn(_half(), a, b, seed=0),
+        "torch keyed": lambda: torch_fn(_half(), a, b, key=KEY),
+        "jax": lambda: jax_fn(SHAPE, a, b, key=KEY, dtype="float16"),
+        "keras": lambda: keras_cls(a, b, key=KEY)(SHAPE, dtype="float16"),
     }
 
 
@@ -102,27 +94,27 @@ TOO_SMALL: list[tuple[str, Paths, str]] = [
     *[(f"he_{d} a=1e5", he_paths(d, 1e5), r"gain=1\.41421e-05 ") for d in ("normal", "uniform")],
     ("he_truncated_normal a=1e6", he_paths("truncated_normal", 1e6), r"gain=1\.41421e-06 "),
     ("xavier_normal gain=1e-5", xavier_paths(1e-5), r"gain=1e-05 "),
-    ("normal std=1e-6", normal_paths(0.0, 1e-6), r"std=1e-06 "),
-    ("normal mean=1 std=1e-6", normal_paths(1.0, 1e-6), r"std=1e-06 "),
-    ("uniform width 1e-6", uniform_paths(0.0, 1e-6), r"(high - low|b - a)=1e-06 "),
+    ("normal std=1e-6", plain_paths("normal", 0.0, 1e-6), r"std=1e-06 "),
+    ("normal mean=1 std=1e-6", plain_paths("normal", 1.0, 1e-6), r"std=1e-06 "),
+    ("uniform width 1e-6", plain_paths("uniform", 0.0, 1e-6), r"(high - low|b - a)=1e-06 "),
     ("orthogonal gain=1e-6", orthogonal_paths(1e-6), r"gain=1e-06 "),
 ]
 
 TOO_LARGE: list[tuple[str, Paths, str]] = [
     ("xavier_normal gain=1e6", xavier_paths(1e6), r"gain=1e\+06 "),
-    ("normal std=1e6", normal_paths(0.0, 1e6), r"(mean=0\.0, )?std=1(e\+06|000000\.0) "),
-    ("normal mean=1e5", normal_paths(1e5, 1.0), r"mean=(1e\+05|100000(\.0)?)"),
-    ("uniform up to 1e6", uniform_paths(-1e6, 1e6), r"(a|low)=-1(e\+06|000000\.0)"),
+    ("normal std=1e6", plain_paths("normal", 0.0, 1e6), r"(mean=0\.0, )?std=1(e\+06|000000\.0) "),
+    ("normal mean=1e5", plain_paths("normal", 1e5, 1.0), r"mean=(1e\+05|100000(\.0)?)"),
+    ("uniform up to 1e6", plain_paths("uniform", -1e6, 1e6), r"(a|low)=-1(e\+06|000000\.0)"),
     ("orthogonal gain=1e6", orthogonal_paths(1e6), r"gain=1e\+06 "),
 ]
 
 FITTING: list[tuple[str, Paths]] = [
     ("he_normal a=30", he_paths("normal", 30.0)),  # std 0.0167: well inside float16
     ("xavier_normal gain=2e-3", xavier_paths(2e-3)),  # std 2.5e-4, 4 x the smallest normal
-    ("normal std=2 x smallest normal", normal_paths(0.0, 2 * F16)),
-    ("uniform width 2 x smallest normal", uniform_paths(0.0, 2 * F16)),
+    ("normal std=2 x smallest normal", plain_paths("normal", 0.0, 2 * F16)),
+    ("uniform width 2 x smallest normal", plain_paths("uniform", 0.0, 2 * F16)),
     ("orthogonal gain=1e-3", orthogonal_paths(1e-3)),
-    ("normal std=1000", normal_paths(0.0, 1000.0)),  # 64 std would overflow: checked after drawing
+    ("normal std=1000", plain_paths("normal", 0.0, 1000.0)),  # 64 std would overflow: checked after drawing
 ]
 
 
@@ -174,5 +166,7 @@ def test_under_jit_jax_refuses_a_normal_it_cannot_check() -> None:
 
 
 def test_jax_names_an_unknown_option() -> None:
-    with pytest.raises(TypeError, match=r"^unexpected keyword argument 'bogus'; the options are batch_axis"):
+    with pytest.raises(
+        TypeError, match=r"^unexpected keyword argument 'bogus'; the options are layout, fans"
+    ):
         kj.he_normal(SHAPE, key=KEY, bogus=1)

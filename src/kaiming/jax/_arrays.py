@@ -142,21 +142,17 @@ def variance_scaling(
         >>> bool(np.array_equal(np.asarray(w), same))
         True
     """
-    return _variance_scaling(
-        shape,
-        scale,
-        mode,
-        distribution,
-        key,
-        layout=layout,
-        fans=fans,
-        in_axis=in_axis,
-        out_axis=out_axis,
-        batch_axis=batch_axis,
-        index=index,
-        sharding=sharding,
-        dtype=dtype,
-    )
+    axes = {"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis}
+    options = {"layout": layout, "fans": fans, **axes, "index": index, "sharding": sharding, "dtype": dtype}
+    return _variance_scaling(shape, scale, mode, distribution, key, options)
+
+
+_OPTIONS: dict[str, Any] = {
+    "layout": "jax", "fans": None, "in_axis": None, "out_axis": None, "batch_axis": None,
+    "index": None, "sharding": None, "dtype": jnp.float32,
+}  # fmt: skip
+"""The keyword options of ``variance_scaling`` (the He/Xavier/LeCun functions pass them on) and
+their defaults."""
 
 
 def _variance_scaling(
@@ -165,28 +161,27 @@ def _variance_scaling(
     mode: Mode,
     distribution: Distribution,
     key: Any,
-    *,
-    layout: Layout = "jax",
-    fans: tuple[int, int] | None = None,
-    in_axis: AxisLike | None = None,
-    out_axis: AxisLike | None = None,
-    batch_axis: AxisLike | None = None,
-    index: IndexLike = None,
-    sharding: NamedSharding | None = None,
-    dtype: Any = jnp.float32,
+    options: dict[str, Any],
     named: tuple[str, float] | None = None,
 ) -> jax.Array:
-    """``variance_scaling``; errors about the values' size name ``named`` (argument, value),
-    ``("scale", scale)`` by default, as ``kaiming.variance_scaling`` does."""
-    if (in_axis, out_axis, batch_axis) != (None, None, None):
-        fans = _axis_fans(shape, fans, in_axis, out_axis, batch_axis)
-    std = _std_for(shape, scale, mode, layout, fans)
+    """``variance_scaling`` with its keyword ``options``; errors about the values' size name
+    ``named`` (argument, value), ``("scale", scale)`` by default, as ``kaiming.variance_scaling``
+    does."""
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r}; the options are {', '.join(_OPTIONS)}")
+    opt = {**_OPTIONS, **options}
+    fans = opt["fans"]
+    if (opt["in_axis"], opt["out_axis"], opt["batch_axis"]) != (None, None, None):
+        fans = _axis_fans(shape, fans, opt["in_axis"], opt["out_axis"], opt["batch_axis"])
+    std = _std_for(shape, scale, mode, opt["layout"], fans)
     distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
     name, value = ("scale", float(scale)) if named is None else named
-    out_dtype = jnp.dtype(_dtype(dtype))
+    out_dtype = jnp.dtype(_dtype(opt["dtype"]))
     sampler = sampler_scale(distribution, std)
     _check_values_fit(name, value, distribution, sampler, out_dtype, stream=True)
-    values = _sample(distribution, shape, stream_words(key), sampler, index, sharding, out_dtype.name)
+    words = stream_words(key)
+    values = _sample(distribution, shape, words, sampler, opt["index"], opt["sharding"], out_dtype.name)
     if distribution == "normal" and overflow_possible(sampler, out_dtype):
         _refuse_nonfinite(values, lambda: overflow_error(name, value, out_dtype), f"{name}={value:g}")
     return values
@@ -365,21 +360,12 @@ def scaled(mode: Mode, distribution: Distribution, name: str) -> Any:
     return initializer
 
 
-_OPTIONS = frozenset(("layout", "fans", "in_axis", "out_axis", "batch_axis", "index", "sharding", "dtype"))
-"""The keyword options of ``variance_scaling`` that the He/Xavier/LeCun functions pass on."""
-
-
 def _with_gain(
     shape: Any, gain: float, mode: Mode, distribution: Distribution, key: Any, options: dict[str, Any]
 ) -> jax.Array:
     """``variance_scaling`` with ``scale = gain**2`` (keyword ``options`` as it takes them);
     errors about the values' size name ``gain``, as the NumPy family's do."""
-    unknown = sorted(set(options) - _OPTIONS)
-    if unknown:
-        raise TypeError(
-            f"unexpected keyword argument {unknown[0]!r}; the options are {', '.join(sorted(_OPTIONS))}"
-        )
-    return _variance_scaling(shape, gain**2, mode, distribution, key, named=("gain", gain), **options)
+    return _variance_scaling(shape, gain**2, mode, distribution, key, options, named=("gain", gain))
 
 
 he_normal = he("normal", "he_normal")
