@@ -299,7 +299,7 @@ def test_transposed_depthwise_and_separable_convs_equal_their_torch_twins(dims: 
         assert rules["sep.depthwise.weight"] == ("lecun_normal", None)  # the pointwise conv comes next
         assert rules["sep.pointwise.weight"] == ("xavier_uniform", "tanh")
         assert rules["up.weight"] == ("he_normal", "relu")
-        assert plan["up.weight"].fan == 5 * 3**dims  # in * prod(k), as kaiming.torch counts it
+        assert plan["up.weight"].fan == 5 * 3**dims / 2**dims  # in * prod(k) / prod(stride)
     x = np.random.default_rng(0).standard_normal((4,) + (9,) * dims + (3,)).astype(np.float32)
     with torch.no_grad():
         expected = twin(torch.from_numpy(np.moveaxis(x, -1, 1).copy())).numpy()

@@ -26,6 +26,7 @@ __all__ = [
     "rule_values",
     "stream_parameters",
     "to_jax_layout",
+    "transposed_fans",
     "variance_rule",
 ]
 
@@ -45,6 +46,18 @@ def auto_rule(kind: str | None, gain: float) -> tuple[str, str, str, float]:
     if kind in ("tanh", "sigmoid"):
         return "xavier_uniform", "fan_avg", "uniform", gain
     return "he_normal", "fan_in", "normal", gain
+
+
+def transposed_fans(taps: int, strides: int) -> float:
+    """A transposed convolution's fan_in: its ``taps = in/groups * prod(k)`` weights per output
+    channel, of which an output position receives ``1 / prod(stride)`` on average (each input
+    position feeds ``prod(k)`` outputs spaced ``stride`` apart). An int when it divides.
+
+    Example:
+        >>> transposed_fans(64 * 9, 4), transposed_fans(3 * 3, 2)
+        (144, 4.5)
+    """
+    return taps // strides if taps % strides == 0 else taps / strides
 
 
 def variance_rule(

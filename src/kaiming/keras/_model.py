@@ -29,9 +29,10 @@ the same layer names get the same weights from ``kaiming.keras.init_model(model,
 ``kaiming.torch.init_model(twin, seed=s, stream="counter")``: the kernel is the torch weight
 transposed, bit for bit, on either Keras backend. The twins of the other kernels:
 
-- ``ConvNDTranspose(out, k)`` on ``in`` channels: ``nn.ConvTransposeNd(in, out, k)``, whose
-  weight ``(in, out, *k)`` is the Keras kernel ``(*k, out, in)`` transposed; fans as
-  ``kaiming.torch`` gives them, ``fan_in = in * prod(k)``, ``fan_out = out * prod(k)``;
+- ``ConvNDTranspose(out, k, strides=s)`` on ``in`` channels: ``nn.ConvTransposeNd(in, out, k,
+  stride=s)``, whose weight ``(in, out, *k)`` is the Keras kernel ``(*k, out, in)`` transposed;
+  fans as ``kaiming.torch`` gives them, ``fan_in = in * prod(k) / prod(s)``, ``fan_out = out *
+  prod(k)``;
 - ``DepthwiseConvND(k, depth_multiplier=m)`` on ``in`` channels: ``nn.ConvNd(in, in * m, k,
   groups=in)``, weight ``(in * m, 1, *k)``, output channel ``c * m + j`` being the Keras
   kernel's ``[..., c, j]``; ``fan_in = prod(k)``, ``fan_out = in * m * prod(k)`` (torch's
@@ -54,7 +55,7 @@ from numpy.typing import NDArray
 
 from .._checks import check_choice
 from .._plan import InitPlan, ParamRule
-from .._rules import auto_rule, orthogonal_rule, rule_values, to_jax_layout, variance_rule
+from .._rules import auto_rule, orthogonal_rule, rule_values, to_jax_layout, transposed_fans, variance_rule
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._graph import DENSE_LAYERS, Activation, all_layers, find_activations
@@ -88,7 +89,7 @@ class Twin:
     1, *k)`` in torch; any other kernel is the torch weight transposed."""
 
     shape: tuple[int, ...]
-    fans: tuple[int, int]
+    fans: tuple[float, float]
     multiplier: int | None = None
 
     def to_keras(self, values: NDArray[Any]) -> NDArray[Any]:
@@ -107,8 +108,9 @@ def twin_of(layer: Any, attr: str, shape: tuple[int, ...]) -> Twin:
         torch_shape = (channels * multiplier, 1, *kernel)
         return Twin(torch_shape, (receptive, channels * multiplier * receptive), multiplier)
     torch_shape = (shape[-1], shape[-2], *kernel)
-    if isinstance(layer, _TRANSPOSED):  # torch (in, out, *k): the fans of the forward conv
-        return Twin(torch_shape, (shape[-1] * receptive, shape[-2] * receptive))
+    if isinstance(layer, _TRANSPOSED):  # torch (in, out, *k): kaiming.torch's fans
+        fan_in = transposed_fans(shape[-1] * receptive, math.prod(layer.strides))
+        return Twin(torch_shape, (fan_in, shape[-2] * receptive))
     return Twin(torch_shape, fans_of(torch_shape, "torch"))
 
 

@@ -19,9 +19,12 @@ anything else                 untouched (reported as such); buffers (BatchNorm r
 ============================  =================================================================
 
 Fans use torch's layout ``(out, in, *k)``: ``fan_in = in/groups * prod(k)``, ``fan_out = out *
-prod(k)``. A ConvTranspose weight is stored ``(in, out/groups, *k)``; it gets the fans of the
-Conv with the same connectivity, ``fan_in = in/groups * prod(k)`` and ``fan_out = out *
-prod(k)`` (``torch.nn.init`` would read them the wrong way round).
+prod(k)``. A ConvTranspose weight is stored ``(in, out/groups, *k)``; its fans are counted from
+its connectivity: an output position receives ``in/groups * prod(k) / prod(stride)`` terms on
+average (each input position feeds ``prod(k)`` outputs spaced ``stride`` apart), so ``fan_in =
+in/groups * prod(k) / prod(stride)``, and ``fan_out = out * prod(k)`` (``torch.nn.init`` reads
+them the wrong way round and without the stride: a stride-2 2-D layer's outputs would then have
+half the std He's rule aims for).
 
 ``scheme="auto"`` picks each weight's rule from the activation that consumes the layer's output
 (found by one run of the real forward on meta tensors, ``kaiming.torch._tracer``, or by
@@ -80,7 +83,7 @@ import torch
 from torch import nn
 
 from .._checks import check_choice
-from .._rules import auto_rule, orthogonal_rule, variance_rule
+from .._rules import auto_rule, orthogonal_rule, transposed_fans, variance_rule
 from ..fans import fans_of
 from ..registry import INITIALIZER_NAMES
 from ._activation_search import analyze_graph
@@ -191,12 +194,14 @@ def _torch_fan_in(module: nn.Module, shape: tuple[int, ...]) -> int:
     return shape[0] if _is_hf_conv1d(module) else fans_of(shape, "torch")[0]
 
 
-def _layer_fans(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+def _layer_fans(module: nn.Module, shape: tuple[int, ...]) -> tuple[float, float]:
     if _is_hf_conv1d(module):
         return shape[0], shape[1]
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
         groups, receptive = module.groups, math.prod(shape[2:])
-        return shape[0] // groups * receptive, shape[1] * groups * receptive
+        return transposed_fans(shape[0] // groups * receptive, math.prod(module.stride)), (
+            shape[1] * groups * receptive
+        )
     return fans_of(shape, "torch")
 
 
