@@ -178,8 +178,9 @@ def test_import_kaiming_needs_numpy_only() -> None:
         lambda dtype: kaiming.zeros((3, 4), dtype=dtype),
         lambda dtype: kaiming.ones((3, 4), dtype=dtype),
         lambda dtype: kaiming.sparse((30, 4), 0.5, seed=0, dtype=dtype),
+        lambda dtype: kaiming.dirac((3, 2, 4), 2, 1.5, dtype=dtype),
     ],
-    ids=["identity", "constant", "zeros", "ones", "sparse"],
+    ids=["identity", "constant", "zeros", "ones", "sparse", "dirac"],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 def test_non_random_and_sparse_initializers_return_the_requested_dtype(make, dtype) -> None:  # type: ignore[no-untyped-def]
@@ -294,7 +295,7 @@ def _haar_reference(seed: int, rows: int, cols: int) -> np.ndarray:
     return q.T if wide else q
 
 
-@pytest.mark.parametrize("shape", [(12, 5), (5, 12), (2, 3, 7)])
+@pytest.mark.parametrize("shape", [(12, 5), (5, 12), (6, 6), (2, 3, 7)])
 def test_orthogonal_is_the_sign_corrected_qr_of_the_generators_normals(shape: tuple[int, ...]) -> None:
     rows, cols = math.prod(shape[:-1]), shape[-1]
     want = (2.5 * _haar_reference(4, rows, cols)).reshape(shape)
@@ -355,3 +356,66 @@ def test_orthogonal_peak_memory_estimates(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("KAIMING_MEMORY_BYTES", str(peak - 1))
     with pytest.raises(ValueError, match=r"^shape=\(3, 3, 4, 6\) as float32 needs about"):
         kaiming.delta_orthogonal((3, 3, 4, 6), seed=0, dtype=np.float32)
+
+
+def test_keyed_sparse_zero_rows_are_the_stable_order_of_the_mask_streams_uniforms() -> None:
+    """The documented rule, from the stream's public functions: the zeros of column j are the rows
+    of the ceil(sparsity * rows) smallest float64 uniforms of key.child("sparse mask")."""
+    k = kaiming.stream.key(2, "emb.weight")
+    w = kaiming.sparse((25, 7), 0.4, key=k, dtype=np.float32)
+    uniforms = kaiming.stream.uniform((25, 7), k.child("sparse mask"), dtype=np.float64)
+    expected = np.zeros((25, 7), dtype=bool)
+    np.put_along_axis(expected, np.argsort(uniforms, axis=0, kind="stable")[:10], True, axis=0)
+    assert np.array_equal(w == 0, expected)
+
+
+def test_structured_arguments_are_checked_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad index, or an index without a key, is refused before the QR or the draws run."""
+    import kaiming.structured as structured
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("computed before the arguments were checked")
+
+    monkeypatch.setattr(structured, "_orthogonal_matrix", must_not_run)
+    monkeypatch.setattr(structured, "sample", must_not_run)
+    k = kaiming.stream.key(0, "w")
+    for call in (
+        lambda: kaiming.orthogonal((4, 6), key=k, index=(9,)),
+        lambda: kaiming.delta_orthogonal((3, 3, 4, 6), key=k, index=(0, 0, 7)),
+        lambda: kaiming.sparse((4, 6), 0.5, key=k, index=(slice(None), 6)),
+    ):
+        with pytest.raises(ValueError, match=r"^index .* is out of range"):
+            call()
+    for call in (
+        lambda: kaiming.orthogonal((4, 6), index=(1,), seed=0),
+        lambda: kaiming.delta_orthogonal((3, 3, 4, 6), index=(1,), seed=0),
+        lambda: kaiming.sparse((4, 6), 0.5, index=(1,), seed=0),
+    ):
+        with pytest.raises(ValueError, match=r"^index= selects part of a keyed tensor: pass key= too"):
+            call()
+
+
+def test_identity_and_dirac_arguments() -> None:
+    # a deterministic gain may be subnormal (orthogonal's random entries may not)
+    tiny = kaiming.identity((2, 3), 1e-40, dtype=np.float32)
+    assert tiny[0, 0] == np.float32(1e-40) and tiny[0, 0] != 0
+    assert kaiming.dirac((3, 2, 2), gain=1e-40, dtype=np.float32)[1, 0, 0] == np.float32(1e-40)
+    with pytest.raises(TypeError, match=r"^gain must be a real number"):
+        kaiming.identity((2, 2), "2")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^gain must be a real number"):
+        kaiming.dirac((2, 2, 3), gain="2")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^Invalid layout 'tf'"):
+        kaiming.dirac((2, 2, 3), layout="tf")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^Invalid layout 'tf'"):
+        kaiming.orthogonal((2, 2), layout="tf")  # type: ignore[arg-type]
+    assert np.array_equal(kaiming.dirac((4, 2, 3)), kaiming.dirac((4, 2, 3), layout="jax"))
+    with pytest.raises(ValueError, match=r"^shape must have 3 to 5 dims \(a 1-D to 3-D conv kernel\)"):
+        kaiming.dirac((2, 2, 2, 2, 2, 2))
+    with pytest.raises(ValueError, match=r"^groups must be a positive integer"):
+        kaiming.dirac((4, 2, 3), groups=0)
+
+
+def test_delta_orthogonal_takes_as_many_inputs_as_outputs() -> None:
+    w = kaiming.delta_orthogonal((3, 3, 8, 8), seed=0)
+    centre = w[1, 1]
+    np.testing.assert_allclose(centre.T @ centre, np.eye(8), atol=1e-12)

@@ -611,6 +611,19 @@ def test_dirac_checks_a_zero_element_tensor_as_torch_does() -> None:
             lambda: kt.trunc_normal_(HALF, 0.0, 1.0, -1e-5, 1e-5),
             r"^b - a=2e-05 gives values of magnitude 1e-05, below the smallest normal float16",
         ),
+        # the narrower of std and half the interval is named: (b - a) / 2 = 1e-5 here
+        (
+            lambda: kt.trunc_normal_(HALF, 0.0, 1.5e-5, -1e-5, 1e-5),
+            r"^b - a=2e-05 gives values of magnitude 1e-05, below",
+        ),
+        (
+            lambda: kt.trunc_normal_(HALF, 0.0, 8e-6, -1e-5, 1e-5),
+            r"^std=8e-06 gives values of magnitude 8e-06, below",
+        ),
+        (
+            lambda: kt.trunc_normal_(HALF, 0.0, 1e-5, -1e-5, 1e-5),
+            r"^std=1e-05 gives values of magnitude 1e-05, below",
+        ),
     ],
 )
 def test_more_errors_name_the_argument_and_its_value(call: Callable[[], Any], match: str) -> None:
