@@ -262,9 +262,9 @@ EQUIVALENT: dict[str, str] = {
             "x__torch_fan_in__mutmut_6",
             "x__torch_fan_in__mutmut_9",
             "x__torch_fan_in__mutmut_10",
-            "x__layer_fans__mutmut_14",
-            "x__layer_fans__mutmut_17",
-            "x__layer_fans__mutmut_18",
+            "x__layer_fans__mutmut_19",
+            "x__layer_fans__mutmut_22",
+            "x__layer_fans__mutmut_23",
         )
     },
     **{
