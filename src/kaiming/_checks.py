@@ -40,6 +40,7 @@ __all__ = [
     "did_you_mean",
     "overflow_error",
     "overflow_possible",
+    "too_small_error",
 ]
 
 T = TypeVar("T", bound=str)
@@ -214,11 +215,7 @@ def check_representable(
         check_not_tiny(name, value, dtype, magnitude)
     elif value != 0 and dtype.type(value) == 0:
         smallest = float(info.smallest_subnormal) / 2
-        raise ValueError(
-            f"{name}={value:g} gives values of magnitude {magnitude:.4g}, below the smallest "
-            f"{dtype.name} ({smallest:.4g}): they would be 0 or lose their precision; use a "
-            "larger value or a wider dtype"
-        )
+        raise too_small_error(name, value, magnitude, dtype.name, smallest, normal=False)
 
 
 def check_not_tiny(name: str, value: float, dtype: np.dtype[np.floating], magnitude: float) -> None:
@@ -227,16 +224,28 @@ def check_not_tiny(name: str, value: float, dtype: np.dtype[np.floating], magnit
     round to 0 or keep only a few bits."""
     smallest = float(np.finfo(dtype).smallest_normal)
     if 0 < magnitude < smallest:
-        raise ValueError(
-            f"{name}={value:g} gives values of magnitude {magnitude:.4g}, below the smallest "
-            f"normal {dtype.name} ({smallest:.4g}): they would be 0 or lose their precision; use a "
-            "larger value or a wider dtype"
-        )
+        raise too_small_error(name, value, magnitude, dtype.name, smallest)
 
 
-def overflow_possible(scale: float, dtype: np.dtype[np.floating], reach: float = 64.0) -> bool:
-    """Whether draws of ``scale`` times an unbounded variable (|x| up to ``reach``) may overflow."""
-    return scale * reach > float(np.finfo(dtype).max)
+def too_small_error(
+    name: str, value: float, magnitude: float, dtype: str, smallest: float, *, normal: bool = True
+) -> ValueError:
+    """The error for argument ``name=value`` giving values of ``magnitude`` below ``smallest``,
+    the smallest (``normal``) number of ``dtype`` (also ``kaiming.torch``'s, whose dtypes
+    include bfloat16)."""
+    return ValueError(
+        f"{name}={value:g} gives values of magnitude {magnitude:.4g}, below the smallest "
+        f"{'normal ' if normal else ''}{dtype} ({smallest:.4g}): they would be 0 or lose their "
+        "precision; use a larger value or a wider dtype"
+    )
+
+
+def overflow_possible(
+    scale: float, dtype: np.dtype[np.floating], reach: float = 64.0, offset: float = 0.0
+) -> bool:
+    """Whether draws of ``offset + scale * x``, ``|x|`` up to ``reach`` (an unbounded variable's
+    64, a uniform's 1), may overflow ``dtype``."""
+    return abs(offset) + scale * reach > float(np.finfo(dtype).max)
 
 
 def check_finite_result(values: NDArray[np.floating], name: str, value: float) -> None:

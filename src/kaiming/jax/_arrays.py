@@ -65,9 +65,6 @@ __all__ = [
 
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 _OPS = JaxOps()
-REACH = 64.0
-"""A normal's values are taken to reach ``REACH`` standard deviations when deciding to check them
-(``kaiming._checks.overflow_possible``'s reach)."""
 
 
 def stream_words(key: Any) -> Any:
@@ -293,8 +290,8 @@ def _affine(
     work = "float64" if out_dtype == np.float64 else "float32"
     values = _sample(dist, shape, stream_words(key), scale, index, sharding, work)
     out: jax.Array = (_OPS.keep(values) + jnp.asarray(offset, work)).astype(out_dtype)
-    reach = abs(a) + REACH * b if dist == "normal" else max(abs(a), abs(b))
-    if reach >= float(np.finfo(out_dtype).max):
+    reach = {} if dist == "normal" else {"reach": 1.0}  # a uniform's |x| < 1: max(|a|, |b|)
+    if overflow_possible(scale, out_dtype, offset=offset, **reach):
         names = ("mean", "std") if dist == "normal" else ("low", "high")
         what = f"{names[0]}={a}, {names[1]}={b}"
         _refuse_nonfinite(out, lambda: overflow_of(dist, a, b, out_dtype.name), what)

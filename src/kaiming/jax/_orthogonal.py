@@ -19,6 +19,7 @@ from .._checks import check_array_request, check_choice, check_nonnegative
 from ..fans import LAYOUTS, Layout
 from ..stream import IndexLike, StreamKey
 from ..stream._index import check_index
+from ..stream._jax_path import check_x64
 from ..structured import _QR_BYTES, _gain_fits
 from ..structured import orthogonal as numpy_orthogonal
 from ._arrays import _dtype, stream_words
@@ -55,8 +56,7 @@ def orthogonal(
         True
     """
     name = _dtype(dtype)
-    if name == "float64" and jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
-        raise ValueError("dtype float64 needs jax_enable_x64 on (jax.config.update('jax_enable_x64', True))")
+    check_x64(name)
     host_dtype = np.dtype(np.float32 if name == "bfloat16" else name)
     dims, _ = check_array_request(shape, host_dtype, 2, _QR_BYTES + host_dtype.itemsize)
     layout = check_choice("layout", layout, LAYOUTS)

@@ -35,7 +35,7 @@ from ._sample import STREAM_DISTRIBUTIONS
 from ._transforms import values_per_block
 from ._xp import lane_values, philox_rounds
 
-__all__ = ["JaxOps", "philox4x32_jax", "sample_jax", "sample_jax_block"]
+__all__ = ["JaxOps", "check_x64", "philox4x32_jax", "sample_jax", "sample_jax_block"]
 
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -184,12 +184,17 @@ def _check(distribution: str, shape: object, scale: object, dtype: object) -> tu
     name = _dtype_name(dtype)
     if name not in _DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {name}")
-    if name == "float64" and jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
-        raise ValueError("dtype float64 needs jax_enable_x64 on (jax.config.update('jax_enable_x64', True))")
+    check_x64(name)
     if isinstance(scale, (int, float, np.number)):
         scale = check_nonnegative("scale", float(scale))
     work = "float64" if name == "float64" else "float32"
     return distribution, dims, (distribution, work), name, scale
+
+
+def check_x64(name: str) -> None:
+    """Refuse dtype ``name`` float64 while jax computes in 32 bits (``jax_enable_x64`` off)."""
+    if name == "float64" and jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
+        raise ValueError("dtype float64 needs jax_enable_x64 on (jax.config.update('jax_enable_x64', True))")
 
 
 def _dtype_name(dtype: Any) -> str:

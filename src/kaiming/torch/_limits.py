@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import torch
 
+from .._checks import too_small_error
+
 __all__ = ["check_magnitude", "check_not_tiny", "guarded_fill", "may_overflow"]
 
 REACH = 64.0
@@ -44,12 +46,7 @@ def check_not_tiny(tensor: torch.Tensor, name: str, value: float, magnitude: flo
     nonzero but below the smallest normal number of ``tensor``'s dtype."""
     smallest = float(torch.finfo(tensor.dtype).smallest_normal)
     if 0 < magnitude < smallest:
-        dtype = str(tensor.dtype).removeprefix("torch.")
-        raise ValueError(
-            f"{name}={value:g} gives values of magnitude {magnitude:.4g}, below the smallest normal "
-            f"{dtype} ({smallest:.4g}): they would be 0 or lose their precision; use a larger value "
-            "or a wider dtype"
-        )
+        raise too_small_error(name, value, magnitude, str(tensor.dtype).removeprefix("torch."), smallest)
 
 
 def may_overflow(tensor: torch.Tensor, mean: float, std: float) -> bool:
